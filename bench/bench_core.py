@@ -1,0 +1,125 @@
+"""Benchmarks of the numeric core, each reported as a ratio against a reference
+measured in the same process (never an absolute time).
+
+    python bench/bench_core.py
+
+1. One EM iteration (E + M) on 2-D data, N = 200,000, K = 3, full covariances,
+   against scikit-learn's GaussianMixture E- and M-step on the same data from the
+   same parameters (the iterates are checked to be identical). Target: ratio ≤ 0.5.
+2. A 400-point bound curve L(q, θ) at N = 10^6 against the same at N = 10^3.
+   Target: ratio ≤ 1.5 (its cost does not grow with N).
+3. log p(X|θ) over 400 grid points at N = 10,000, K = 3, against one vectorised
+   logsumexp over the same (grid, N, K) array. Target: ratio ≤ 1.5.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import vizcore as vc  # noqa: E402
+from vizcore.inference import _log_posterior  # noqa: E402
+
+
+def timeit(fn, repeat=7, number=1):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times)
+
+
+def paired(fa, fb, rounds=7, number=1):
+    """Median over rounds of time(fa)/time(fb), alternating A and B so drift cancels."""
+    fa(), fb()
+    ratios, ta, tb = [], [], []
+    for _ in range(rounds):
+        a = timeit(fa, repeat=1, number=number)
+        b = timeit(fb, repeat=1, number=number)
+        ratios.append(a / b)
+        ta.append(a)
+        tb.append(b)
+    return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
+
+
+def bench_em_vs_sklearn():
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    m = vc.get_model("gmm2d")
+    truth = m.make_params(weights=[0.3, 0.5, 0.2], means=[[0, 0], [4, 1], [1, 5]],
+                          covariances=[[[1, 0.3], [0.3, 1]], [[2, -0.5], [-0.5, 1]], [[0.5, 0], [0, 1.5]]])
+    x, _ = m.sample(truth, 200_000, rng)
+    start = m.make_params(weights=[1 / 3] * 3, means=[[-1, 0], [3, 0], [0, 4]],
+                          covariances=[np.eye(2).tolist()] * 3)
+    masks = m.parse_fixed(start, ())
+
+    def ours():
+        lq, _ = _log_posterior(m, x, start)
+        return m.m_step_from_stats(m.expected_stats(x, np.exp(lq)), start, masks)
+
+    gm = GaussianMixture(3, covariance_type="full", reg_covar=0.0)
+    gm.weights_, gm.means_, gm.covariances_ = start.weights.copy(), start.means.copy(), start.covariances.copy()
+    gm.precisions_cholesky_ = np.linalg.cholesky(np.linalg.inv(start.covariances)).copy()
+
+    def sklearn():
+        _, log_resp = gm._e_step(x)
+        g = GaussianMixture(3, covariance_type="full", reg_covar=0.0)
+        g.weights_, g.means_, g.covariances_ = gm.weights_, gm.means_, gm.covariances_
+        g.precisions_cholesky_ = gm.precisions_cholesky_
+        g._m_step(x, log_resp)
+        return g
+
+    a, b = ours(), sklearn()
+    same = (np.allclose(a.weights, b.weights_, rtol=1e-9, atol=0) and np.allclose(a.means, b.means_, rtol=1e-9)
+            and np.allclose(a.covariances, b.covariances_, rtol=1e-9))
+    r, ta, tb = paired(ours, sklearn)
+    return "EM iteration, 2-D, N=200k, K=3: vizcore / scikit-learn", r, 0.5, f"identical iterates: {same}"
+
+
+def bench_bound_flat_in_n():
+    m = vc.get_model("gmm1d")
+    p = m.make_params(weights=[0.4, 0.6], means=[55, 80], variances=[36, 36])
+    rng = np.random.default_rng(1)
+    grid = vc.vary(m, p, "means[0]", np.linspace(40, 90, 400))
+    bounds = {}
+    for n in (10**3, 10**6):
+        x, _ = m.sample(p, n, rng)
+        bounds[n] = vc.posterior_bound(m, x, p)
+    r, _, _ = paired(lambda: bounds[10**6].over(m, grid), lambda: bounds[10**3].over(m, grid), number=50)
+    return "bound curve, 400 points: N=10^6 / N=10^3", r, 1.5, ""
+
+
+def bench_log_marginal_grid():
+    m = vc.get_model("gmm1d")
+    p = m.make_params(weights=[0.3, 0.4, 0.3], means=[50, 65, 80], variances=[30, 30, 30])
+    x, _ = m.sample(p, 10_000, np.random.default_rng(2))
+    grid = vc.vary(m, p, "means[0]", np.linspace(40, 90, 400))
+    arr = np.random.default_rng(3).standard_normal((400, 10_000, 3))
+
+    def reference():  # one vectorised logsumexp over a (grid, N, K) array
+        mx = arr.max(-1, keepdims=True)
+        return (np.log(np.exp(arr - mx).sum(-1)) + mx[..., 0]).sum(-1)
+
+    r, _, _ = paired(lambda: vc.log_marginal_batch(m, x, grid), reference)
+    return "log p(X|θ) over 400 grid points, N=10k, K=3 / one logsumexp", r, 1.5, ""
+
+
+def main():
+    rows = [bench_em_vs_sklearn(), bench_bound_flat_in_n(), bench_log_marginal_grid()]
+    print(f"{'benchmark':62} {'ratio':>7} {'target':>7}  verdict")
+    for name, r, target, note in rows:
+        verdict = "ok" if r <= target else "OVER"
+        print(f"{name:62} {r:7.2f} {('≤ ' + str(target)):>7}  {verdict} {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Every page in a real headless Chromium: it opens, its charts render, a slider
+redraws a chart, and no exception or console error appears."""
+from __future__ import annotations
+
+import pytest
+
+from browser_support import CHROMIUM_ARGS, Server, chromium_path, page_paths, unavailable, wait_settled
+
+pytestmark = pytest.mark.browser
+
+CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z])))"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    path = chromium_path()
+    with sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        except Exception as err:  # no browser at all
+            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    yield pg
+    ctx.close()
+
+
+def _open(page, server, path):
+    page.goto(f"{server.url}/{path}", wait_until="domcontentloaded")
+    wait_settled(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    wait_settled(page)
+
+
+def _no_errors(page, server):
+    assert page.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
+    real = [e for e in page.console_errors if "favicon" not in e]
+    assert not real, real
+
+
+@pytest.mark.parametrize("path", page_paths())
+def test_page_opens_and_draws(page, server, path):
+    _open(page, server, path)
+    charts = page.evaluate(CHART_DATA_JS)
+    assert charts, f"no chart rendered on {path}"
+    assert any(c not in ("[]", "") for c in charts)
+    _no_errors(page, server)
+
+
+@pytest.mark.parametrize("path", page_paths())
+def test_slider_redraws_a_chart(page, server, path):
+    _open(page, server, path)
+    before = page.evaluate(CHART_DATA_JS)
+    sliders = page.locator('[data-testid="stMain"] [role="slider"]')
+    assert sliders.count() > 0, f"no slider on {path}"
+    changed = False
+    for i in range(min(sliders.count(), 4)):
+        sliders.nth(i).focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        wait_settled(page)
+        if page.evaluate(CHART_DATA_JS) != before:
+            changed = True
+            break
+    assert changed, f"moving a slider on {path} changed no chart"
+    _no_errors(page, server)

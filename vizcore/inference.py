@@ -1,0 +1,255 @@
+"""Everything written once for every model: marginal, posterior, ELBO, KL gap, EM.
+
+Notation (per data point n, latent value k): ``resp[n, k] = q(z_n = k)``.
+
+    log p(X|θ)  = Σ_n log Σ_k p(x_n, z_n = k | θ)
+    L(q, θ)     = Σ_n Σ_k q_nk [log p(x_n, z_n = k | θ) − log q_nk]
+                = E_q[log p(X, Z|θ)] + H(q)                      (energy + entropy)
+                = E_q[log p(X|Z, θ)] − KL(q ‖ p(Z|θ))           (fit − KL to the prior)
+                = log p(X|θ) − KL(q ‖ p(Z|X, θ))                 (evidence − KL to the posterior)
+
+Terms with q_nk = 0 contribute 0 (``xlogy`` convention 0·log 0 = 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import xlogy
+
+from ._validation import as_array, check_int
+from .models import Model, get_model
+
+
+def _model(model) -> Model:
+    return model if isinstance(model, Model) else get_model(model)
+
+
+def logsumexp_last(a):
+    """log Σ exp over the last axis; -inf rows stay -inf, no warnings."""
+    m = np.max(a, axis=-1)
+    m[~np.isfinite(m)] = 0.0
+    e = a - m[..., None]
+    np.exp(e, out=e)
+    s = np.sum(e, axis=-1)
+    with np.errstate(divide="ignore"):
+        np.log(s, out=s)
+    s += m
+    return s
+
+
+def _params(model, params):
+    return params if isinstance(params, model.Params) else model.make_params(params)
+
+
+def _inputs(model, x, params):
+    model = _model(model)
+    return model, model.validate_data(x), _params(model, params)
+
+
+def _check_resp(resp, shape):
+    resp = as_array(resp, "resp")
+    if resp.shape != shape:
+        raise ValueError(f"resp: expected q(z_n = k) of shape {shape} (N data points × K latent values), got {resp.shape}")
+    if np.any(resp < 0) or not np.allclose(resp.sum(1), 1.0, atol=1e-9):
+        raise ValueError("resp: expected non-negative rows that each sum to 1 (a distribution over z for every data point)")
+    return resp
+
+
+# ---- private, unchecked -----------------------------------------------------------
+def _log_posterior(model, x, params):
+    lj = model.log_joint(x, params)
+    lm = logsumexp_last(lj)
+    with np.errstate(invalid="ignore"):
+        return lj - lm[..., None], lm
+
+
+def _energy(lj, resp):
+    """Σ q log p(x, z) with 0·(−∞) = 0."""
+    with np.errstate(invalid="ignore"):
+        return float(np.sum(np.where(resp > 0, resp * lj, 0.0)))
+
+
+def _entropy(resp):
+    return float(-np.sum(xlogy(resp, resp)))
+
+
+def _kl_rows(resp, log_p):
+    """Σ_n KL(q_n ‖ p_n) with q=resp and log p given; +inf where q>0 and p=0."""
+    with np.errstate(invalid="ignore"):
+        terms = np.where(resp > 0, xlogy(resp, resp) - resp * log_p, 0.0)
+    return float(np.sum(terms))
+
+
+# ---- public -----------------------------------------------------------------------
+def log_marginal(model, x, params, *, per_sample: bool = False):
+    """log p(X|θ) = Σ_n log Σ_k p(x_n, z_n = k | θ); per point with ``per_sample=True``."""
+    model, x, params = _inputs(model, x, params)
+    lm = logsumexp_last(model.log_joint(x, params))
+    return lm if per_sample else float(lm.sum())
+
+
+def posterior(model, x, params, *, log: bool = False):
+    """The exact posterior q*(z_n = k) = p(z_n = k | x_n, θ) by Bayes' rule, shape (N, K).
+
+    p(z|x, θ) = p(x|z, θ) p(z|θ) / Σ_z' p(x|z', θ) p(z'|θ); computed in log space.
+    """
+    model, x, params = _inputs(model, x, params)
+    lq, _ = _log_posterior(model, x, params)
+    return lq if log else np.exp(lq)
+
+
+def e_step(model, x, params):
+    """E-step: q ← p(Z|X, θ_old). Returns the responsibilities (N, K)."""
+    return posterior(model, x, params)
+
+
+def m_step(model, x, resp, params, fixed=()):
+    """M-step: θ_new = argmax_θ E_q[log p(X, Z|θ)], keeping the parameters named in ``fixed``."""
+    model, x, params = _inputs(model, x, params)
+    resp = _check_resp(resp, model.log_joint(x, params).shape)
+    stats = model.expected_stats(x, resp)
+    return model.m_step_from_stats(stats, params, model.parse_fixed(params, fixed))
+
+
+def elbo(model, x, params, resp):
+    """L(q, θ) = E_q[log p(X, Z|θ) − log q(Z)] for any q given as resp (N, K)."""
+    model, x, params = _inputs(model, x, params)
+    lj = model.log_joint(x, params)
+    resp = _check_resp(resp, lj.shape)
+    return _energy(lj, resp) + _entropy(resp)
+
+
+def kl_gap(model, x, params, resp):
+    """KL(q ‖ p(Z|X, θ)) = log p(X|θ) − L(q, θ), computed directly (q before p)."""
+    model, x, params = _inputs(model, x, params)
+    lq, _ = _log_posterior(model, x, params)
+    resp = _check_resp(resp, lq.shape)
+    return _kl_rows(resp, lq)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """The ELBO and its three decompositions for one (q, θ)."""
+
+    log_marginal: float      # log p(X|θ)
+    elbo: float              # L(q, θ)
+    kl_posterior: float      # KL(q ‖ p(Z|X, θ))  — the gap
+    energy: float            # E_q[log p(X, Z|θ)]
+    entropy: float           # H(q)
+    expected_log_lik: float  # E_q[log p(X|Z, θ)]
+    kl_prior: float          # KL(q ‖ p(Z|θ))
+
+
+def decompose(model, x, params, resp) -> Decomposition:
+    """L(q,θ) = energy + entropy = expected log-likelihood − KL to the prior = log p − KL to the posterior."""
+    model, x, params = _inputs(model, x, params)
+    lj = model.log_joint(x, params)
+    resp = _check_resp(resp, lj.shape)
+    lp = np.asarray(model.log_prior(x, params))
+    lm = logsumexp_last(lj)
+    with np.errstate(invalid="ignore"):
+        lq = lj - lm[:, None]
+        lcond = np.where(np.isfinite(lp), lj - lp, -np.inf)
+    energy, entropy = _energy(lj, resp), _entropy(resp)
+    return Decomposition(
+        log_marginal=float(lm.sum()), elbo=energy + entropy, kl_posterior=_kl_rows(resp, lq),
+        energy=energy, entropy=entropy, expected_log_lik=_energy(lcond, resp), kl_prior=_kl_rows(resp, lp),
+    )
+
+
+def prior_resp(model, x, params):
+    """q(z) = p(z|θ), the prior, as resp (N, K): the q that ignores the data."""
+    model, x, params = _inputs(model, x, params)
+    lp = np.asarray(model.log_prior(x, params), dtype=float)
+    return np.exp(lp - logsumexp_last(lp)[:, None])
+
+
+def interpolate_resp(q_from, q_to, t: float):
+    """(1 − t)·q_from + t·q_to: a path of distributions from one q to another (t in [0, 1])."""
+    t = float(t)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"t: expected a number from 0 to 1, got {t}")
+    return (1.0 - t) * np.asarray(q_from) + t * np.asarray(q_to)
+
+
+# ---- EM -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EMTrace:
+    """An EM run, frozen. Index t = 0..n_iter.
+
+    ``params[t]`` is θ_t; ``log_likelihood[t]`` is log p(X|θ_t). For t = 1..n_iter,
+    q_t = p(Z|X, θ_{t−1}) and ``elbo_after_e[t−1] = L(q_t, θ_{t−1})`` (equals
+    log p(X|θ_{t−1}): the bound touches), ``elbo_after_m[t−1] = L(q_t, θ_t)``, and
+    ``stats[t−1]``, ``entropy[t−1]`` let any view draw the bound L(q_t, ·) without the data.
+    """
+
+    model: str
+    params: tuple
+    log_likelihood: np.ndarray
+    elbo_after_e: np.ndarray
+    elbo_after_m: np.ndarray
+    stats: tuple
+    entropy: np.ndarray
+    converged: bool
+    n_iter: int
+    fixed: tuple
+    floored: bool
+
+    def half_steps(self):
+        """The sawtooth: (label, θ index, log p, bound) after start, each E- and each M-step."""
+        rows = [("start", 0, float(self.log_likelihood[0]), float("nan"))]
+        for t in range(1, self.n_iter + 1):
+            rows.append(("E", t - 1, float(self.log_likelihood[t - 1]), float(self.elbo_after_e[t - 1])))
+            rows.append(("M", t, float(self.log_likelihood[t]), float(self.elbo_after_m[t - 1])))
+        return rows
+
+
+def run_em(model, x, init, *, fixed=(), max_iter: int = 100, tol: float | None = 1e-8) -> EMTrace:
+    """Run EM from ``init`` for at most ``max_iter`` iterations.
+
+    Stops early (``converged=True``) once one iteration raises log p(X|θ) by less
+    than ``tol``; ``tol=None`` runs exactly ``max_iter`` iterations.
+    """
+    model, x, params = _inputs(model, x, init)
+    max_iter = check_int(max_iter, "max_iter", 0, 100_000)
+    if tol is not None:
+        tol = float(tol)
+        if not np.isfinite(tol) or tol < 0:
+            raise ValueError(f"tol: expected a number ≥ 0, got {tol}")
+    masks = model.parse_fixed(params, fixed)
+    fixed = tuple(fixed or ())
+    lq, lm = _log_posterior(model, x, params)
+    ll = [float(lm.sum())]
+    if not np.isfinite(ll[0]):
+        raise ValueError(
+            "init: log p(X|θ) is −∞ at these starting parameters (some data point has probability 0); "
+            "choose starting values that give every data point some probability"
+        )
+    plist, e_vals, m_vals, stats_list, ents = [params], [], [], [], []
+    converged, floored = False, False
+    for _ in range(max_iter):
+        resp = np.exp(lq)
+        stats = model.expected_stats(x, resp)
+        ent = _entropy(resp)
+        e_vals.append(float(model.expected_log_joint(stats, params)) + ent)
+        params = model.m_step_from_stats(stats, params, masks)
+        floored = floored or model.floored(stats, params)
+        m_vals.append(float(model.expected_log_joint(stats, params)) + ent)
+        stats_list.append({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in stats.items()})
+        ents.append(ent)
+        plist.append(params)
+        lq, lm = _log_posterior(model, x, params)
+        ll.append(float(lm.sum()))
+        if tol is not None and ll[-1] - ll[-2] < tol:
+            converged = True
+            break
+    for s in stats_list:
+        for v in s.values():
+            if isinstance(v, np.ndarray):
+                v.setflags(write=False)
+    arrays = [np.array(a, dtype=float) for a in (ll, e_vals, m_vals, ents)]
+    for a in arrays:
+        a.setflags(write=False)
+    return EMTrace(model.name, tuple(plist), arrays[0], arrays[1], arrays[2], tuple(stats_list), arrays[3],
+                   converged, len(plist) - 1, fixed, floored)

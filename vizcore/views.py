@@ -1,0 +1,188 @@
+"""log p(X|θ) and lower bounds L(q, θ) over views of parameter space.
+
+A model has many parameters; a picture has one or two axes. A *view* is a
+batch of parameter vectors along
+
+* one named coordinate with the others held (``vary``; changing one weight
+  rescales the other weights so they still sum to 1),
+* the straight line through two parameter vectors (``line``; an EM step
+  θ_t → θ_t+1: along it L(q_t+1, ·) touches log p at θ_t and peaks at θ_t+1), or
+* a plane of two coordinates (``plane``).
+
+A bound L(q, θ) = E_q[log p(X, Z|θ)] + H(q) is evaluated from q's expected
+sufficient statistics, so its cost over a grid does not grow with N.
+log p(X|θ) needs the data at every grid point; it is evaluated in chunks of
+the (grid × N × K) array.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_array
+from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last
+
+CHUNK_ELEMENTS = 2_000_000
+
+
+def _values(values, name="values"):
+    v = as_array(values, name, ndim=1)
+    if v.size < 1:
+        raise ValueError(f"{name}: expected at least one grid value, got none")
+    return v
+
+
+def vary(model, params, name: str, values):
+    """A batch of parameters equal to ``params`` except coordinate ``name`` = each of ``values``."""
+    model = _model(model)
+    params = _params(model, params)
+    coords = model.coordinates(params)
+    if name not in coords:
+        raise ValueError(f"name: expected a coordinate of θ such as {list(coords)[:4]}, got {name!r}")
+    v = _values(values)
+    theta = np.repeat(model.flatten(params)[None, :], v.size, axis=0)
+    theta[:, coords[name]] = v[:, None]
+    if name.startswith("weights["):
+        k = int(name[len("weights["):-1])
+        w = params.weights
+        others = np.arange(w.size) != k
+        rest = w[others].sum()
+        share = w[others] / rest if rest > 0 else np.full(others.sum(), 1.0 / max(others.sum(), 1))
+        idx = np.flatnonzero(others)  # weights are the first field of every mixture
+        theta[:, idx] = (1.0 - v)[:, None] * share[None, :]
+    return model.unflatten(theta, params)
+
+
+def line(model, params_a, params_b, ts):
+    """θ(t) = θ_a + t (θ_b − θ_a) for each t: convex in weights and covariances, so valid for t in [0, 1]."""
+    model = _model(model)
+    pa, pb = _params(model, params_a), _params(model, params_b)
+    t = _values(ts, "ts")
+    a, b = model.flatten(pa), model.flatten(pb)
+    if a.shape != b.shape:
+        raise ValueError(f"params_b: expected the same shapes as params_a, got {b.size} numbers for {a.size}")
+    return model.unflatten(a[None, :] + t[:, None] * (b - a)[None, :], pa)
+
+
+def plane(model, params, name_x: str, values_x, name_y: str, values_y):
+    """A (len(values_y), len(values_x)) grid over two coordinates, flattened row-major."""
+    model = _model(model)
+    params = _params(model, params)
+    if name_x == name_y:
+        raise ValueError(f"name_y: expected a coordinate different from name_x, got {name_y!r} twice")
+    if name_x.startswith("weights[") and name_y.startswith("weights["):
+        raise ValueError("name_y: two weights cannot be varied independently (they sum to 1); pick another parameter")
+    vx, vy = _values(values_x, "values_x"), _values(values_y, "values_y")
+    gx, gy = np.meshgrid(vx, vy)
+    coords = model.coordinates(params)
+    for n in (name_x, name_y):
+        if n not in coords:
+            raise ValueError(f"name: expected a coordinate of θ such as {list(coords)[:4]}, got {n!r}")
+    batch = vary(model, params, name_x, gx.ravel())
+    theta = _flatten_batch(model, batch)
+    theta[:, coords[name_y]] = gy.ravel()[:, None]
+    if name_y.startswith("weights["):
+        k = int(name_y[len("weights["):-1])
+        w = params.weights
+        others = np.flatnonzero(np.arange(w.size) != k)
+        rest = theta[:, others].sum(1, keepdims=True)
+        theta[:, others] = (1.0 - gy.ravel())[:, None] * theta[:, others] / np.where(rest > 0, rest, 1.0)
+    return model.unflatten(theta, params)
+
+
+def _flatten_batch(model, batch):
+    g = batch_size(model, batch)
+    return np.concatenate([getattr(batch, n).reshape(g, -1) for n in model.param_names], axis=1)
+
+
+def batch_size(model, batch) -> int:
+    return getattr(batch, model.param_names[0]).shape[0]
+
+
+def take(model, batch, i: int):
+    """The i-th parameter vector of a batch, as ordinary parameters."""
+    model = _model(model)
+    return model.Params(**{n: getattr(batch, n)[i] for n in model.param_names})
+
+
+# ---- values over a batch ---------------------------------------------------------------
+def log_marginal_batch(model, x, batch) -> np.ndarray:
+    """log p(X|θ_g) for every θ_g in the batch, shape (G,); NaN where θ_g is invalid."""
+    model = _model(model)
+    x = model.validate_data(x)
+    g = batch_size(model, batch)
+    k = model.n_latent(x) or batch.weights.shape[-1]
+    step = max(1, CHUNK_ELEMENTS // max(1, len(x) * k))
+    out = np.empty(g)
+    for s in range(0, g, step):
+        sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in model.param_names})
+        with np.errstate(invalid="ignore"):
+            out[s:s + step] = logsumexp_last(model.log_joint(x, sub)).sum(-1)
+    return out
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A fixed q summarised by what a bound curve needs: expected statistics and entropy."""
+
+    stats: dict
+    entropy: float
+
+    def over(self, model, batch) -> np.ndarray:
+        """L(q, θ_g) = E_q[log p(X, Z|θ_g)] + H(q) for every θ_g in the batch (cost independent of N)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(_model(model).expected_log_joint(self.stats, batch), dtype=float) + self.entropy
+
+
+def bound_from_resp(model, x, resp) -> Bound:
+    """Summarise q (resp, N × K) for bound curves."""
+    model = _model(model)
+    x = model.validate_data(x)
+    resp = np.asarray(resp, dtype=float)
+    return Bound(model.expected_stats(x, resp), _entropy(resp))
+
+
+def posterior_bound(model, x, params) -> Bound:
+    """The bound whose q is the exact posterior at ``params``: it touches log p there."""
+    model = _model(model)
+    x = model.validate_data(x)
+    lq, _ = _log_posterior(model, x, _params(model, params))
+    return bound_from_resp(model, x, np.exp(lq))
+
+
+@dataclass(frozen=True)
+class BoundFamily:
+    """log p(X|θ) along one coordinate and the bounds L(q_θ', θ) anchored at several θ'."""
+
+    name: str
+    values: np.ndarray          # (G,) coordinate values
+    log_marginal: np.ndarray    # (G,)
+    anchors: np.ndarray         # (A,) anchor coordinate values θ'
+    anchor_log_marginal: np.ndarray  # (A,) log p at the anchors (= each bound's value there)
+    bounds: np.ndarray          # (A, G) L(q_θ'_a, θ_g)
+
+    @property
+    def envelope(self) -> np.ndarray:
+        """max over anchors of the bounds: approaches log p as anchors get denser."""
+        return np.max(self.bounds, axis=0)
+
+
+def bound_family(model, x, params, name: str, values, anchors) -> BoundFamily:
+    """f(θ) = log p(X|θ) over coordinate ``name`` and the family {L(q_θ', θ)} for each anchor θ'."""
+    model = _model(model)
+    x = model.validate_data(x)
+    params = _params(model, params)
+    values = _values(values)
+    anchors = _values(anchors, "anchors")
+    grid = vary(model, params, name, values)
+    f = log_marginal_batch(model, x, grid)
+    anchor_batch = vary(model, params, name, anchors)
+    bounds, at = [], []
+    for a in range(anchors.size):
+        pa = take(model, anchor_batch, a)
+        lq, lm = _log_posterior(model, x, pa)
+        b = bound_from_resp(model, x, np.exp(lq))
+        bounds.append(b.over(model, grid))
+        at.append(float(lm.sum()))
+    return BoundFamily(name, values, f, anchors, np.array(at), np.array(bounds))

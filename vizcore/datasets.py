@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,7 +121,7 @@ def read_csv(source, model: str) -> np.ndarray:
     if not rows:
         raise ValueError("file: expected rows of numbers, got an empty file")
     first = 1
-    if not all(_is_number(c) for c in rows[0]):
+    if not any(_is_number(c) for c in rows[0]):  # a header has no numbers; a typo in row 1 is an error
         rows, first = rows[1:], 2
         if not rows:
             raise ValueError("file: expected rows of numbers below the header, got a header only")
@@ -148,7 +149,10 @@ def read_csv(source, model: str) -> np.ndarray:
         arr = arr.T
     if arr.shape[1] == 1 and m.name == "gmm1d":
         arr = arr[:, 0]
-    return m.validate_data(arr)
+    try:
+        return m.validate_data(arr)
+    except ValueError as err:  # count rows as the file does (the header, if any, is row 1)
+        raise ValueError(re.sub(r"row (\d+)", lambda r: f"row {int(r.group(1)) + first - 1}", str(err))) from None
 
 
 def synthetic(model: str, params, n_samples: int, seed: int):

@@ -223,7 +223,9 @@ class Model:
         coords, offset = {}, 0
         for n in self.param_names:
             arr = getattr(params, n)
-            if arr.ndim == 1:
+            if n == "weights" and arr.shape[0] == 1:
+                pass  # a one-component mixture's weight is 1, not a free coordinate
+            elif arr.ndim == 1:
                 for k in range(arr.shape[0]):
                     coords[f"{n}[{k}]"] = [offset + k]
             elif arr.ndim == 2:
@@ -467,9 +469,9 @@ class GaussianMixture2D(Model):
         scatter = (s2 - m[:, :, None] * s1[:, None, :] - s1[:, :, None] * m[:, None, :]
                    + nk[:, None, None] * m[:, :, None] * m[:, None, :]) / safe[:, None, None]
         scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-        lam_min = np.linalg.eigvalsh(scatter)[:, 0]
-        bump = np.maximum(floor - lam_min, 0.0)
-        scatter = scatter + bump[:, None, None] * np.eye(2)
+        lam, vec = np.linalg.eigh(scatter)
+        if np.any(lam[:, 0] < floor):  # clip eigenvalues: the argmax subject to λ_min(Σ) ≥ floor
+            scatter = np.einsum("kij,kj,klj->kil", vec, np.maximum(lam, floor), vec)
         covs = np.where((has & ~fixed["covariances"])[:, None, None], scatter, params.covariances)
         weights = _m_step_weights(nk, params.weights, fixed["weights"])
         return GMM2DParams(weights, means, covs)

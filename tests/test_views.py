@@ -1,0 +1,272 @@
+"""Views of θ-space: vary, line, plane; bounds over a batch; bound families.
+
+Reference values come from the per-point, data-based functions of
+vizcore.inference (log_marginal, elbo, posterior) evaluated one θ at a time,
+and from the defining inequalities of the bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vizcore as vc
+from vizcore import views as vv
+
+
+def _rel(a, b):
+    return abs(a - b) / max(1.0, abs(a), abs(b))
+
+
+def _case(name):
+    m = vc.get_model(name)
+    if name == "gmm1d":
+        return m, np.asarray(vc.load_dataset("faithful_waiting")), m.make_params(
+            weights=[.5, .5], means=[55, 80], variances=[25, 25])
+    if name == "gmm2d":
+        return m, np.asarray(vc.load_dataset("old_faithful")), m.make_params(
+            weights=[.4, .6], means=[[2.0, 55.0], [4.5, 80.0]],
+            covariances=[[[0.3, 0.5], [0.5, 40.0]], [[0.3, 0.5], [0.5, 40.0]]])
+    if name == "coins":
+        return m, np.asarray(vc.load_dataset("two_coins")), m.make_params(weights=[.5, .5], heads_probs=[.6, .5])
+    if name == "linkage":
+        return m, np.asarray(vc.load_dataset("genetic_linkage")), m.make_params(theta=[0.3])
+    raise AssertionError(name)
+
+
+MODELS = ("gmm1d", "gmm2d", "coins", "linkage")
+# one coordinate per model with a grid on which every θ is valid
+COORDS = {
+    "gmm1d": [("means[0]", np.linspace(40, 90, 201)), ("variances[1]", np.geomspace(2, 400, 151)),
+              ("weights[0]", np.linspace(0.02, 0.98, 97))],
+    "gmm2d": [("means[0][1]", np.linspace(40, 90, 151)), ("covariances[1][1][1]", np.geomspace(5, 200, 101)),
+              ("weights[1]", np.linspace(0.05, 0.95, 91))],
+    "coins": [("heads_probs[0]", np.linspace(0.01, 0.99, 99)), ("weights[0]", np.linspace(0.02, 0.98, 97))],
+    "linkage": [("theta[0]", np.linspace(0.01, 0.99, 99))],
+}
+COORD_CASES = [(m, n, v) for m in MODELS for n, v in COORDS[m]]
+COORD_IDS = [f"{m}-{n}" for m, n, _ in COORD_CASES]
+
+
+def _batch_list(model, batch):
+    return [vv.take(model, batch, i) for i in range(vv.batch_size(model, batch))]
+
+
+# ---------------------------------------------------------------------------------
+# vary / line / plane
+# ---------------------------------------------------------------------------------
+def test_vary_keeps_weights_on_the_simplex():
+    m = vc.get_model("gmm1d")
+    p = m.make_params(weights=[0.2, 0.3, 0.5], means=[0, 1, 2], variances=[1, 1, 1])
+    v = np.linspace(0.0, 1.0, 41)
+    b = vc.vary(m, p, "weights[1]", v)
+    np.testing.assert_allclose(b.weights.sum(1), 1.0, rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(b.weights[:, 1], v)
+    # the other weights keep their ratio 0.2 : 0.5
+    np.testing.assert_allclose(b.weights[:, 0] * 0.5, b.weights[:, 2] * 0.2, atol=1e-15)
+    # nothing else moves
+    assert np.all(b.means == p.means) and np.all(b.variances == p.variances)
+
+
+def test_vary_single_weight_cannot_leave_the_simplex():
+    m = vc.get_model("gmm1d")
+    p = m.make_params(weights=[1.0], means=[0.0], variances=[1.0])
+    try:
+        b = vc.vary(m, p, "weights[0]", [0.3, 1.0])
+    except ValueError:
+        return  # refusing is fine
+    np.testing.assert_allclose(b.weights.sum(1), 1.0, atol=1e-14)
+
+
+def test_vary_sets_only_the_named_coordinate_and_symmetric_pairs():
+    m = vc.get_model("gmm2d")
+    _, _, p = _case("gmm2d")
+    b = vc.vary(m, p, "covariances[0][0][1]", [0.1, -0.2])
+    np.testing.assert_array_equal(b.covariances[:, 0, 0, 1], [0.1, -0.2])
+    np.testing.assert_array_equal(b.covariances[:, 0, 1, 0], [0.1, -0.2])
+    np.testing.assert_array_equal(b.covariances[:, 1], np.broadcast_to(p.covariances[1], (2, 2, 2)))
+    b = vc.vary(m, p, "means[1][0]", [7.0])
+    np.testing.assert_array_equal(b.means[0], [[2.0, 55.0], [7.0, 80.0]])
+    with pytest.raises(ValueError, match="coordinate"):
+        vc.vary(m, p, "means[2][0]", [1.0])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_line_endpoints(name):
+    m, x, pa = _case(name)
+    pb = vc.run_em(m, x, pa, max_iter=3, tol=None).params[-1]
+    b = vc.line(m, pa, pb, [0.0, 0.5, 1.0])
+    first, mid, last = _batch_list(m, b)
+    assert first == pa
+    for f in m.param_names:
+        np.testing.assert_allclose(getattr(last, f), getattr(pb, f), rtol=1e-15, atol=1e-15)
+        np.testing.assert_allclose(getattr(mid, f), 0.5 * (getattr(pa, f) + getattr(pb, f)), rtol=1e-15)
+
+
+def test_plane_shape_and_values():
+    m, x, p = _case("gmm1d")
+    vx = np.array([50.0, 55.0, 60.0, 65.0])
+    vy = np.array([10.0, 20.0, 30.0])
+    b = vc.plane(m, p, "means[0]", vx, "variances[1]", vy)
+    assert vv.batch_size(m, b) == 12
+    grid_mu = b.means[:, 0].reshape(len(vy), len(vx))
+    grid_var = b.variances[:, 1].reshape(len(vy), len(vx))
+    np.testing.assert_array_equal(grid_mu, np.broadcast_to(vx, (3, 4)))
+    np.testing.assert_array_equal(grid_var, np.broadcast_to(vy[:, None], (3, 4)))
+    assert np.all(b.means[:, 1] == 80) and np.all(b.variances[:, 0] == 25) and np.all(b.weights == 0.5)
+    lm = vc.log_marginal_batch(m, x, b).reshape(3, 4)
+    for i, vyy in enumerate(vy):
+        for j, vxx in enumerate(vx):
+            q = p.replace(means=np.array([vxx, 80.0]), variances=np.array([25.0, vyy]))
+            assert _rel(lm[i, j], vc.log_marginal(m, x, q)) < 1e-12
+
+
+def test_plane_with_a_weight_axis_keeps_the_simplex():
+    m = vc.get_model("gmm1d")
+    p = m.make_params(weights=[0.2, 0.3, 0.5], means=[0, 1, 2], variances=[1, 1, 1])
+    vx, vy = np.array([-1.0, 0.0, 1.0]), np.array([0.1, 0.6])
+    b = vc.plane(m, p, "means[2]", vx, "weights[0]", vy)
+    np.testing.assert_allclose(b.weights.sum(1), 1.0, atol=1e-14)
+    np.testing.assert_array_equal(b.weights[:, 0].reshape(2, 3), np.broadcast_to(vy[:, None], (2, 3)))
+    np.testing.assert_allclose(b.weights[:, 1] / b.weights[:, 2], 0.3 / 0.5)
+    with pytest.raises(ValueError):
+        vc.plane(m, p, "weights[0]", vx, "weights[1]", vy)
+    with pytest.raises(ValueError):
+        vc.plane(m, p, "means[0]", vx, "means[0]", vy)
+
+
+# ---------------------------------------------------------------------------------
+# log p over a batch
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_log_marginal_batch_equals_per_point(model, name, values, monkeypatch):
+    m, x, p = _case(model)
+    b = vc.vary(m, p, name, values)
+    full = vc.log_marginal_batch(m, x, b)
+    expected = np.array([vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+    np.testing.assert_allclose(full, expected, rtol=1e-12)
+    # force many small chunks: same numbers
+    monkeypatch.setattr(vv, "CHUNK_ELEMENTS", 3 * len(x))
+    np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# bounds over a batch
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_bound_over_equals_elbo_per_point(model, name, values):
+    m, x, p = _case(model)
+    rng = np.random.default_rng(3)
+    q = vc.posterior(m, x, p)
+    # a non-posterior q: mix the posterior with random rows on the same support
+    noise = rng.dirichlet(np.ones(q.shape[1]), size=q.shape[0]) * (q > 0)
+    noise /= noise.sum(1, keepdims=True)
+    for resp in (q, 0.5 * q + 0.5 * noise):
+        b = vc.vary(m, p, name, values[::7])
+        got = vc.bound_from_resp(m, x, resp).over(m, b)
+        expected = np.array([vc.elbo(m, x, th, resp) for th in _batch_list(m, b)])
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_bound_family_below_log_p_and_touching_at_anchors(model, name, values):
+    m, x, p = _case(model)
+    anchors = values[[5, len(values) // 3, len(values) // 2, -6]]
+    fam = vc.bound_family(m, x, p, name, values, anchors)
+    assert fam.bounds.shape == (4, len(values)) and fam.log_marginal.shape == (len(values),)
+    np.testing.assert_array_equal(fam.values, values)
+    tol = 1e-10 * np.abs(fam.log_marginal)
+    assert np.all(fam.bounds <= fam.log_marginal[None, :] + tol)
+    for a, av in enumerate(anchors):
+        g = int(np.flatnonzero(values == av)[0])
+        assert abs(fam.bounds[a, g] - fam.log_marginal[g]) <= 1e-10 * abs(fam.log_marginal[g])
+        # anchor_log_marginal from an independent per-point evaluation
+        th = vv.take(m, vc.vary(m, p, name, [av]), 0)
+        assert _rel(fam.anchor_log_marginal[a], vc.log_marginal(m, x, th)) < 1e-12
+        # away from the anchor the bound is strictly below (a KL gap opens)
+        far = int(np.argmax(np.abs(values - av)))
+        assert fam.bounds[a, far] < fam.log_marginal[far] - 1e-9 * abs(fam.log_marginal[far])
+    np.testing.assert_array_equal(fam.envelope, fam.bounds.max(0))
+
+
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_envelope_approaches_log_p_as_anchors_get_denser(model, name, values):
+    m, x, p = _case(model)
+    gaps = []
+    for step in (32, 8, 2):  # nested anchor sets, each 4× denser
+        fam = vc.bound_family(m, x, p, name, values, values[::step])
+        gap = fam.log_marginal - fam.envelope
+        assert np.all(gap >= -1e-10 * np.abs(fam.log_marginal))
+        gaps.append(float(gap.max()))
+    assert gaps[0] > 0
+    assert gaps[1] <= gaps[0] and gaps[2] <= gaps[1]
+    # the gap near an anchor is second order in the distance, so 4× denser anchors cut it a lot
+    assert gaps[2] < 0.2 * gaps[0], gaps
+
+
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_bound_from_prior_q_is_strictly_below(model, name, values):
+    m, x, p = _case(model)
+    q = vc.prior_resp(m, x, p)
+    np.testing.assert_allclose(q.sum(1), 1.0, atol=1e-12)
+    b = vc.vary(m, p, name, values)
+    bound = vc.bound_from_resp(m, x, q).over(m, b)
+    lm = vc.log_marginal_batch(m, x, b)
+    # L(q, θ) = log p − KL(q ‖ p(Z|X, θ)): strictly below wherever the posterior at θ differs from q.
+    # (Where the components coincide, e.g. means[0] = means[1] with equal weights, the posterior IS the
+    # prior and the bound touches: checked too.)
+    differs = np.array([np.abs(vc.posterior(m, x, th) - q).max() > 1e-6 for th in _batch_list(m, b)])
+    assert differs.sum() >= len(values) - 1
+    assert np.all(bound[differs] < lm[differs] - 1e-9 * np.abs(lm[differs]))
+    assert np.all(np.abs(bound[~differs] - lm[~differs]) <= 1e-9 * np.abs(lm[~differs]))
+
+
+# ---------------------------------------------------------------------------------
+# the EM step along its line: the textbook figure, exactly, in any dimension
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("step", [0, 2])
+def test_bound_along_em_step_touches_at_0_and_peaks_at_1(name, step):
+    m, x, p0 = _case(name)
+    tr = vc.run_em(m, x, p0, max_iter=step + 1, tol=None)
+    pa, pb = tr.params[step], tr.params[step + 1]
+    ts = np.linspace(0.0, 1.5, 1501)
+    batch = vc.line(m, pa, pb, ts)
+    bound = vc.posterior_bound(m, x, pa).over(m, batch)
+    lm = vc.log_marginal_batch(m, x, batch)
+    ok = np.isfinite(bound) & np.isfinite(lm)
+    assert ok[: 1001].all()  # the segment [0, 1] is convex in every parameter, so valid
+    # touches at t = 0
+    assert abs(bound[0] - lm[0]) <= 1e-10 * abs(lm[0])
+    assert _rel(lm[0], tr.log_likelihood[step]) < 1e-12
+    # below log p everywhere on the grid
+    assert np.all(bound[ok] <= lm[ok] + 1e-10 * np.abs(lm[ok]))
+    # peaks at t = 1 (θ_t+1 is the argmax over all θ, so over the line too)
+    i_max = int(np.nanargmax(np.where(ok, bound, -np.inf)))
+    assert abs(ts[i_max] - 1.0) <= 0.0015, ts[i_max]
+    assert _rel(bound[1000], tr.elbo_after_m[step]) < 1e-10
+    # and at t = 1 the bound is still below the new log p, which is higher than the old
+    assert bound[1000] <= lm[1000] + 1e-10 * abs(lm[1000])
+    assert lm[1000] >= lm[0]
+
+
+# ---------------------------------------------------------------------------------
+# cost independence: a bound curve is computed from q's statistics only
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("model,name,values", COORD_CASES, ids=COORD_IDS)
+def test_bound_over_uses_statistics_only(model, name, values):
+    m, x, p = _case(model)
+    q = vc.posterior(m, x, p)
+    b = vc.vary(m, p, name, values)
+    bound = vc.posterior_bound(m, x, p)
+    reps = 3
+    big = vc.bound_from_resp(m, np.concatenate([x] * reps), np.concatenate([q] * reps))
+    # the data repeated r times: every statistic, the entropy and the bound scale by r
+    np.testing.assert_allclose(big.over(m, b), reps * bound.over(m, b), rtol=1e-10)
+    # the statistics are small: their size does not depend on N
+    size = sum(np.size(v) for v in bound.stats.values())
+    size_big = sum(np.size(v) for v in big.stats.values())
+    assert size == size_big
+    # a Bound rebuilt from copies of its statistics (no data anywhere) gives identical numbers
+    clone = vv.Bound({k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in bound.stats.items()},
+                     bound.entropy)
+    np.testing.assert_array_equal(clone.over(m, b), bound.over(m, b))

@@ -1,0 +1,195 @@
+"""Figures for the KL-divergence page: arrays in, plotly figures out.
+
+No streamlit here: every builder also works in a notebook or a script. Each
+takes ``lang`` and passes its words (never its notation) through
+:func:`vizcore.i18n.tr`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from vizcore.i18n import tr
+
+from ._style import KL, OKABE_ITO, P, Q, base_layout
+
+POSITIVE = KL                 # q > p: the integrand adds to KL
+NEGATIVE = OKABE_ITO[5]       # q < p: the integrand subtracts (sky blue)
+REVERSE = OKABE_ITO[3]        # fit minimising KL(q‖p)
+FORWARD = OKABE_ITO[2]        # fit minimising KL(p‖q)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in a 1-D mask (stop inclusive)."""
+    runs, start = [], None
+    for i, m in enumerate(mask):
+        if m and start is None:
+            start = i
+        elif not m and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask) - 1))
+    return runs
+
+
+def density_figure(x, p_pdf, q_pdf, *, lang: str = "en", height: int = 340) -> go.Figure:
+    """p (filled) and q (line) on a common x-grid.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+    p_pdf, q_pdf : array_like, shape (N,)
+        Densities of p and q at ``x``.
+    """
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('target', lang)}", mode="lines",
+                    line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
+    fig.add_scatter(x=x, y=q_pdf, name=f"q(x) · {tr('approximation', lang)}", mode="lines",
+                    line=dict(color=Q, width=2.5, dash="dash"))
+    return base_layout(fig, xaxis="x", yaxis=tr("density", lang), height=height)
+
+
+def integrand_figure(x, integrand, *, lang: str = "en", height: int = 340) -> go.Figure:
+    """The integrand q(x) log(q(x)/p(x)), its positive and negative areas in two colours.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+    integrand : array_like, shape (N,)
+        Values of q log(q/p); ``inf`` marks where q > 0 = p and is drawn as
+        a shaded band.
+    """
+    x = np.asarray(x, dtype=float)
+    f = np.asarray(integrand, dtype=float)
+    infinite = np.isinf(f)
+    # The fills use 0 inside an infinite band (drawn as a shaded band instead):
+    # a NaN would make plotly's fill jump across the gap.
+    filled = np.where(infinite, 0.0, f)
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=np.maximum(filled, 0.0), mode="lines",
+                    name=tr("adds to KL where q > p", lang), line=dict(color=POSITIVE, width=0),
+                    fill="tozeroy", fillcolor=_rgba(POSITIVE, 0.55), hoverinfo="skip")
+    fig.add_scatter(x=x, y=np.minimum(filled, 0.0), mode="lines",
+                    name=tr("subtracts where q < p", lang), line=dict(color=NEGATIVE, width=0),
+                    fill="tozeroy", fillcolor=_rgba(NEGATIVE, 0.65), hoverinfo="skip")
+    fig.add_scatter(x=x, y=np.where(infinite, np.nan, f), mode="lines", name="q log(q/p)",
+                    line=dict(color="#000000", width=1.5),
+                    hovertemplate="x = %{x:.3f}<br>q log(q/p) = %{y:.4f}<extra></extra>")
+    runs = _runs(infinite)
+    for start, stop in runs:
+        fig.add_vrect(x0=x[start], x1=x[stop], fillcolor=_rgba(POSITIVE, 0.25), line_width=0)
+    if runs:
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"+∞: {tr('q > 0 but p = 0', lang)}",
+                        marker=dict(symbol="square", size=14, color=_rgba(POSITIVE, 0.25)))
+    fig.add_hline(y=0.0, line=dict(color="#666666", width=1))
+    return base_layout(fig, xaxis="x", yaxis="q(x) log q(x)/p(x)", height=height)
+
+
+def discrete_figure(labels, p, q, *, lang: str = "en", height: int = 340) -> go.Figure:
+    """Bar chart of two probability vectors p and q over the same categories."""
+    labels = [str(v) for v in labels]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=p, name=f"p · {tr('target', lang)}", marker_color=P,
+                text=[f"{v:.2f}" for v in p], textposition="outside")
+    fig.add_bar(x=labels, y=q, name=f"q · {tr('approximation', lang)}", marker_color=Q,
+                text=[f"{v:.2f}" for v in q], textposition="outside")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.15])
+    return base_layout(fig, xaxis=tr("outcome", lang), yaxis=tr("probability", lang), height=height)
+
+
+def discrete_integrand_figure(labels, terms, *, lang: str = "en", height: int = 340) -> go.Figure:
+    """Bars of the terms q_k log(q_k/p_k): positive and negative in two colours, +∞ hatched."""
+    labels = [str(v) for v in labels]
+    t = np.asarray(terms, dtype=float)
+    infinite = np.isinf(t)
+    finite_abs = np.abs(t[~infinite])
+    cap = 1.15 * float(finite_abs.max()) if finite_abs.size and finite_abs.max() > 0 else 1.0
+    fig = go.Figure()
+    pos = [v if (not inf and v >= 0) else None for v, inf in zip(t, infinite)]
+    neg = [v if (not inf and v < 0) else None for v, inf in zip(t, infinite)]
+    fig.add_bar(x=labels, y=pos, name=tr("adds to KL where q > p", lang), marker_color=POSITIVE,
+                text=[f"{v:.3f}" if v is not None else "" for v in pos], textposition="outside")
+    fig.add_bar(x=labels, y=neg, name=tr("subtracts where q < p", lang), marker_color=NEGATIVE,
+                text=[f"{v:.3f}" if v is not None else "" for v in neg], textposition="outside")
+    if infinite.any():
+        fig.add_bar(x=[lab for lab, inf in zip(labels, infinite) if inf], y=[cap] * int(infinite.sum()),
+                    name=f"+∞ ({tr('q > 0 but p = 0', lang)})", marker=dict(color=_rgba(POSITIVE, 0.3),
+                    pattern=dict(shape="/", fgcolor=POSITIVE)), text=["+∞"] * int(infinite.sum()),
+                    textposition="outside")
+    fig.update_layout(barmode="overlay")
+    fig.add_hline(y=0.0, line=dict(color="#666666", width=1))
+    lowest = min(float(t[~infinite].min()) if (~infinite).any() else 0.0, 0.0)
+    fig.update_yaxes(range=[1.35 * lowest - 0.08 * cap, 1.3 * cap])
+    return base_layout(fig, xaxis=tr("outcome", lang), yaxis="q log(q/p)", height=height)
+
+
+def _decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    vals = list(range(math.floor(lo), math.ceil(hi) + 1))
+    return [float(v) for v in vals], [f"{10.0 ** v:g}" for v in vals]
+
+
+def kl_heatmap(means, sds, values, *, title: str, minimum: tuple[float, float, float] | None = None,
+               lang: str = "en", floor: float = 1e-3, ceiling: float = 1e3, height: int = 400) -> go.Figure:
+    """Heatmap of a KL divergence over Gaussian q = N(mean, sd²), log10 colour scale.
+
+    Parameters
+    ----------
+    means : array_like, shape (M,)
+    sds : array_like, shape (S,)
+    values : array_like, shape (S, M)
+        KL at each (sd, mean); clipped to [floor, ceiling] for the colours
+        (the hover shows the exact value).
+    title : str
+        Figure title, already in the reader's language (it carries notation).
+    minimum : (mean, sd, kl), optional
+        Marked with a cross.
+    """
+    v = np.asarray(values, dtype=float)
+    z = np.log10(np.clip(np.where(np.isfinite(v), v, ceiling), floor, ceiling))
+    z_lo, z_hi = float(np.nanmin(z)), float(np.nanmax(z))
+    if z_hi - z_lo < 1e-9:
+        z_hi = z_lo + 1.0
+    tickvals, ticktext = _decade_ticks(z_lo, z_hi)
+    fig = go.Figure(go.Heatmap(
+        x=means, y=sds, z=z, customdata=np.where(np.isfinite(v), v, np.nan), colorscale="Viridis",
+        zmin=z_lo, zmax=z_hi, zsmooth="best",
+        colorbar=dict(title=dict(text="KL", side="top"), tickvals=tickvals, ticktext=ticktext, thickness=14),
+        hovertemplate="μ = %{x:.2f}<br>σ = %{y:.2f}<br>KL = %{customdata:.4f}<extra></extra>",
+    ))
+    subtitle = None
+    if minimum is not None and math.isfinite(minimum[2]):
+        m, s, k = minimum
+        subtitle = f"× {tr('minimum', lang)}: KL = {k:.3f} {tr('at', lang)} μ = {round(m, 2) + 0.0:.2f}, σ = {s:.2f}"
+        fig.add_scatter(x=[m], y=[s], mode="markers", showlegend=False, name=tr("minimum", lang),
+                        marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
+                        hovertemplate=f"{tr('minimum', lang)}<br>μ = %{{x:.2f}}<br>σ = %{{y:.2f}}<br>"
+                                      f"KL = {k:.4f}<extra></extra>")
+    fig = base_layout(fig, xaxis=f"{tr('mean', lang)} μ", yaxis=f"{tr('standard deviation', lang)} σ",
+                      height=height)
+    fig.update_layout(title=dict(text=title, subtitle=dict(text=subtitle) if subtitle else None),
+                      margin=dict(t=75 if subtitle else 50))
+    fig.update_xaxes(range=[float(np.min(means)), float(np.max(means))])
+    fig.update_yaxes(range=[float(np.min(sds)), float(np.max(sds))])
+    return fig
+
+
+def gaussian_fit_figure(x, p_pdf, reverse_pdf, forward_pdf, *, lang: str = "en", height: int = 360) -> go.Figure:
+    """p with the two best Gaussian q's: reverse (mode-seeking) and forward (mass-covering)."""
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('bimodal target', lang)}", mode="lines",
+                    line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
+    fig.add_scatter(x=x, y=reverse_pdf, mode="lines", line=dict(color=REVERSE, width=3),
+                    name=f"{tr('reverse', lang)} KL(q‖p): {tr('mode-seeking', lang)}")
+    fig.add_scatter(x=x, y=forward_pdf, mode="lines", line=dict(color=FORWARD, width=3, dash="dash"),
+                    name=f"{tr('forward', lang)} KL(p‖q): {tr('mass-covering', lang)}")
+    return base_layout(fig, xaxis="x", yaxis=tr("density", lang), height=height)

@@ -155,7 +155,10 @@ def read_csv(source, model: str) -> np.ndarray:
         raise ValueError(re.sub(r"row (\d+)", lambda r: f"row {int(r.group(1)) + first - 1}", str(err))) from None
 
 
-def synthetic(model: str, params, n_samples: int, seed: int):
-    """Samples (x, z) from ``model`` at ``params`` with ``np.random.default_rng(seed)``."""
+def synthetic(model: str, params, n_samples: int, seed: int, **options):
+    """Samples (x, z) from ``model`` at ``params`` with ``np.random.default_rng(seed)``.
+
+    ``options`` go to the model's ``sample`` (for ``coins``: ``tosses`` per set, default 10).
+    """
     m = get_model(model)
-    return m.sample(m.make_params(params), n_samples, np.random.default_rng(seed))
+    return m.sample(m.make_params(params), n_samples, np.random.default_rng(seed), **options)

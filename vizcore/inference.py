@@ -78,7 +78,17 @@ def _kl_rows(resp, log_p):
     """Σ_n KL(q_n ‖ p_n) with q=resp and log p given; +inf where q>0 and p=0."""
     with np.errstate(invalid="ignore"):
         terms = np.where(resp > 0, xlogy(resp, resp) - resp * log_p, 0.0)
-    return float(np.sum(terms))
+    return float(np.sum(np.maximum(terms.sum(-1), 0.0)))  # each row's KL ≥ 0; rounding can dip below
+
+
+def _require_possible(lm):
+    """The posterior p(z|x_n, θ) exists only where p(x_n|θ) > 0."""
+    bad = np.flatnonzero(~(lm > -np.inf))
+    if bad.size:
+        raise ValueError(
+            f"params: data point {bad[0] + 1} has probability 0 under these parameters, so its posterior "
+            "p(z|x, θ) is undefined; move the parameters off the boundary (e.g. a probability of exactly 0 or 1)"
+        )
 
 
 # ---- public -----------------------------------------------------------------------
@@ -95,8 +105,12 @@ def posterior(model, x, params, *, log: bool = False):
     p(z|x, θ) = p(x|z, θ) p(z|θ) / Σ_z' p(x|z', θ) p(z'|θ); computed in log space.
     """
     model, x, params = _inputs(model, x, params)
-    lq, _ = _log_posterior(model, x, params)
-    return lq if log else np.exp(lq)
+    lq, lm = _log_posterior(model, x, params)
+    _require_possible(lm)
+    q = np.exp(lq)
+    total = q.sum(-1, keepdims=True)  # 1 up to the rounding of lj − lm when |lj| is large
+    with np.errstate(divide="ignore"):
+        return lq - np.log(total) if log else q / total
 
 
 def e_step(model, x, params):
@@ -123,7 +137,8 @@ def elbo(model, x, params, resp):
 def kl_gap(model, x, params, resp):
     """KL(q ‖ p(Z|X, θ)) = log p(X|θ) − L(q, θ), computed directly (q before p)."""
     model, x, params = _inputs(model, x, params)
-    lq, _ = _log_posterior(model, x, params)
+    lq, lm = _log_posterior(model, x, params)
+    _require_possible(lm)
     resp = _check_resp(resp, lq.shape)
     return _kl_rows(resp, lq)
 
@@ -148,6 +163,7 @@ def decompose(model, x, params, resp) -> Decomposition:
     resp = _check_resp(resp, lj.shape)
     lp = np.asarray(model.log_prior(x, params))
     lm = logsumexp_last(lj)
+    _require_possible(lm)
     with np.errstate(invalid="ignore"):
         lq = lj - lm[:, None]
         lcond = np.where(np.isfinite(lp), lj - lp, -np.inf)

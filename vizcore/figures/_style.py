@@ -21,7 +21,9 @@ def base_layout(fig: go.Figure, *, title: str | None = None, xaxis: str | None =
                 yaxis: str | None = None, height: int = 380) -> go.Figure:
     """Apply the common layout: compact margins, legend on top, titled axes."""
     fig.update_layout(
-        title=title, height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        # the title sits at the top of the figure, the legend just above the plot: room for both
+        title=dict(text=title, y=0.98, yanchor="top") if title else None, height=height,
+        margin=dict(l=10, r=10, t=90 if title else 30, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         hovermode="closest",
     )

@@ -1,0 +1,325 @@
+"""Figures of log p(X|θ) and its lower bounds L(q, θ) (plotly only; no streamlit).
+
+Every builder takes plain arrays and numbers (from :mod:`vizcore.views`,
+:mod:`vizcore.inference` or :mod:`vizcore.teaching`) and a ``lang`` argument
+for its words; mathematical notation is not translated. Usable from a notebook:
+
+    >>> import numpy as np, vizcore as vc
+    >>> from vizcore.figures.bounds import family_figure
+    >>> m = vc.get_model("gmm1d"); x = vc.load_dataset("faithful_waiting")
+    >>> p = m.make_params(weights=[.5, .5], means=[55, 80], variances=[36, 36])
+    >>> fam = vc.bound_family(m, x, p, "means[0]", np.linspace(40, 90, 300), anchors=[50, 60, 70])
+    >>> fig = family_figure(fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds)
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..i18n import tr
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, base_layout
+
+ENVELOPE = OKABE_ITO[2]
+BOUND_MAX = OKABE_ITO[4]
+TEXT_SIZE = 14
+
+
+def _finite(a) -> np.ndarray:
+    """A float array with NaN/±inf replaced by NaN (plotly draws gaps there)."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, np.nan)
+
+
+def _as_list(a) -> list:
+    """A (nested) list with non-finite entries as None: explicit gaps in the JSON spec."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def _yrange(*arrays, top_pad=0.06, bottom_pad=0.08):
+    vals = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return None
+    lo, hi = float(vals.min()), float(vals.max())
+    span = hi - lo if hi > lo else max(1.0, abs(hi) * 1e-3)
+    return [lo - bottom_pad * span, hi + top_pad * span]
+
+
+def fmt(v: float) -> str:
+    """A number for labels: 4 decimals, or scientific when tiny; '−∞' for −inf."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "−∞" if v < 0 else ("∞" if v > 0 else "NaN")
+    if v != 0 and abs(v) < 1e-3:
+        return f"{v:.2e}"
+    return f"{v:.4f}"
+
+
+def tex(v: float) -> str:
+    """:func:`fmt` for LaTeX: braced so that a leading minus is a sign; 1.2e-05 as 1.2\\times10^{-5}."""
+    text = fmt(v).replace("−∞", r"-\infty").replace("∞", r"\infty")
+    if "e" in text:
+        mant, exp = text.split("e")
+        text = rf"{mant}\times 10^{{{int(exp)}}}"
+    return "{" + text + "}"
+
+
+# ---- the family of bounds ---------------------------------------------------------------------
+def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *, x_label: str = "θ",
+                  show_envelope: bool = True, bound_argmax=None, bound_max=None, argmax_f=None, max_f=None,
+                  extra_bound=None, extra_label: str | None = None, extra_anchor=None, current=None,
+                  lang: str = "en", height: int = 460) -> go.Figure:
+    """f(θ) = log p(X|θ) over one coordinate with the bounds L(q_θ′, θ) touching it at each anchor θ′.
+
+    Parameters
+    ----------
+    values, log_marginal : (G,) the grid of the coordinate and f on it.
+    anchors, anchor_log_marginal : (A,) the anchors θ′ and f(θ′) (the touch points).
+    bounds : (A, G) L(q_θ′, θ) with q_θ′ = p(Z|X, θ′).
+    bound_argmax, bound_max : (A,) where each bound peaks and its peak (marked when given).
+    argmax_f, max_f : where f peaks (marked when given).
+    extra_bound : (G,) a bound from a q that is no posterior, drawn dashed.
+    extra_anchor : (x, y) the point of f above which ``extra_bound``'s q was built.
+    current : the coordinate's current value (a vertical dotted line).
+    """
+    v = np.asarray(values, dtype=float)
+    f = _finite(log_marginal)
+    b = np.atleast_2d(_finite(bounds))
+    fig = go.Figure()
+    for a in range(b.shape[0]):
+        fig.add_trace(go.Scatter(
+            x=v, y=b[a], mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+            name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
+            meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
+        ))
+    if show_envelope and b.shape[0] > 0:
+        fig.add_trace(go.Scatter(x=v, y=np.max(b, axis=0), mode="lines", meta="envelope",
+                                 line=dict(color=ENVELOPE, width=2.5, dash="dash"),
+                                 name=tr("envelope (max of the bounds)", lang)))
+    if extra_bound is not None:
+        fig.add_trace(go.Scatter(x=v, y=_finite(extra_bound), mode="lines", meta="extra",
+                                 line=dict(color=Q, width=2.5, dash="dot"),
+                                 name=extra_label or tr("bound from a q that is no posterior", lang)))
+    fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
+                             name="f(θ) = log p(X|θ)", hovertemplate="log p = %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=np.asarray(anchors, dtype=float), y=_finite(anchor_log_marginal), mode="markers",
+                             meta="touch", marker=dict(size=9, color="white", line=dict(color=ELBO, width=2.5)),
+                             name=tr("touch points θ′", lang)))
+    if bound_argmax is not None and bound_max is not None:
+        fig.add_trace(go.Scatter(x=np.asarray(bound_argmax, dtype=float), y=_finite(bound_max), mode="markers",
+                                 meta="bound_max", marker=dict(size=9, symbol="triangle-up", color=BOUND_MAX),
+                                 name=tr("max of each bound", lang)))
+    if argmax_f is not None and max_f is not None:
+        fig.add_trace(go.Scatter(x=[float(argmax_f)], y=[float(max_f)], mode="markers", meta="f_max",
+                                 marker=dict(size=16, symbol="star", color=LOG_P),
+                                 name=tr("max of f", lang)))
+    if extra_anchor is not None:
+        fig.add_trace(go.Scatter(x=[float(extra_anchor[0])], y=[float(extra_anchor[1])], mode="markers",
+                                 meta="extra_anchor", marker=dict(size=11, symbol="diamond", color=Q),
+                                 name=tr("θ′ of the dotted bound", lang)))
+    if current is not None:
+        fig.add_vline(x=float(current), line=dict(color="#888888", width=1, dash="dot"))
+    base_layout(fig, xaxis=x_label, yaxis="log p(X|θ)  /  L(q, θ)", height=height)
+    yr = _yrange(f)
+    if yr is not None and extra_bound is not None and np.any(np.isfinite(extra_bound)):
+        top = float(np.nanmax(_finite(extra_bound)))
+        span = yr[1] - yr[0]
+        if top < yr[0] and yr[0] - top <= 0.6 * span:  # near enough: widen the view to show it
+            yr = _yrange(f, [top])
+        elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
+            fig.add_annotation(x=0.5, xref="paper", y=yr[0], yref="y", yanchor="bottom", showarrow=False,
+                               text="▼ " + tr("dotted bound below the view; its maximum:", lang) + f" {fmt(top)}",
+                               font=dict(color=Q, size=13), bgcolor="rgba(255,255,255,0.7)")
+    if yr is not None:
+        fig.update_yaxes(range=yr)
+    fig.update_xaxes(range=[float(v.min()), float(v.max())])
+    fig.update_layout(font=dict(size=TEXT_SIZE), legend=dict(font=dict(size=12)))
+    return fig
+
+
+# ---- a plane of two coordinates -----------------------------------------------------------------
+def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, argmax_f=None, argmax_bound=None,
+                 x_label: str = "θ₁", y_label: str = "θ₂", lang: str = "en", height: int = 460) -> go.Figure:
+    """Filled contours of log p(X|θ) over two coordinates; optional line contours of one bound.
+
+    ``argmax_f`` is one point (x, y) or a list of tied maxima (e.g. the two labellings of a mixture).
+
+    The colour scale starts at the 10th percentile of log p so that the region
+    near the maximum is resolved; NaN (invalid θ) is left blank.
+    """
+    vx, vy = np.asarray(values_x, dtype=float), np.asarray(values_y, dtype=float)
+    F = np.asarray(log_marginal, dtype=float)
+    ok = F[np.isfinite(F)]
+    fig = go.Figure()
+    if ok.size:
+        lo, hi = float(np.quantile(ok, 0.10)), float(ok.max())
+        if hi <= lo:
+            lo = hi - 1.0
+        size = (hi - lo) / 16
+        fig.add_trace(go.Contour(
+            x=vx, y=vy, z=_as_list(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
+            contours=dict(start=lo, end=hi, size=size, coloring="fill"), line=dict(width=0.5, color="white"),
+            colorbar=dict(title=dict(text="log p(X|θ)", side="right"), thickness=14),
+            name="log p(X|θ)", hovertemplate="%{x:.4g}, %{y:.4g}<br>log p = %{z:.3f}<extra></extra>",
+        ))
+        if bound is not None:
+            B = np.asarray(bound, dtype=float)
+            fig.add_trace(go.Contour(
+                x=vx, y=vy, z=_as_list(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
+                contours=dict(start=lo, end=hi, size=2 * size, coloring="lines"), line=dict(width=2, dash="dot"),
+                name=tr("bound L(q_θ′, θ)", lang), showlegend=True,
+                hovertemplate="L = %{z:.3f}<extra></extra>",
+            ))
+    if argmax_f is not None:
+        pts = np.atleast_2d(np.asarray(argmax_f, dtype=float))  # one point, or several tied maxima
+        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", meta="f_max",
+                                 marker=dict(size=16, symbol="star", color="white", line=dict(color="black", width=1.5)),
+                                 name=tr("max of f", lang)))
+    if argmax_bound is not None:
+        fig.add_trace(go.Scatter(x=[argmax_bound[0]], y=[argmax_bound[1]], mode="markers", meta="bound_max",
+                                 marker=dict(size=12, symbol="triangle-up", color=Q, line=dict(color="black", width=1)),
+                                 name=tr("max of the bound (M-step)", lang)))
+    if touch is not None:
+        fig.add_trace(go.Scatter(x=[touch[0]], y=[touch[1]], mode="markers", meta="touch",
+                                 marker=dict(size=13, color="white", line=dict(color=ELBO, width=3)),
+                                 name=tr("θ′ (touch point)", lang)))
+    base_layout(fig, xaxis=x_label, yaxis=y_label, height=height)
+    fig.update_xaxes(range=[float(vx.min()), float(vx.max())])
+    fig.update_yaxes(range=[float(vy.min()), float(vy.max())])
+    fig.update_layout(font=dict(size=TEXT_SIZE), margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(font=dict(size=12), orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    return fig
+
+
+# ---- log p = ELBO + KL as bars ------------------------------------------------------------------
+def evidence_bar_figure(log_p: float, elbo: float, kl: float, *, baseline: float | None = None, lang: str = "en",
+                        height: int = 230) -> go.Figure:
+    """Two horizontal bars from a common baseline: log p(X|θ) above, ELBO then KL stacked below.
+
+    log p is usually a large negative number, so bars from 0 would all look the
+    same length. Both rows start at ``baseline`` (any number below the ELBO, e.g.
+    the ELBO of q = prior) and the axis shows the actual values: the ELBO bar
+    plus the KL bar is exactly as long as the log p bar.
+    """
+    log_p, elbo, kl = float(log_p), float(elbo), float(kl)
+    if baseline is None or not np.isfinite(baseline) or baseline > elbo:
+        baseline = elbo - max(abs(kl), 1e-3 * max(1.0, abs(log_p)), 1.0)
+    span = max(log_p - baseline, 1e-12)
+    row_p, row_q = "log p(X|θ)", "L(q,θ) + KL"
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=[row_p], x=[log_p - baseline], base=[baseline], orientation="h", meta="log_p",
+                         marker=dict(color="#555555"), name="log p(X|θ)", text=[f"log p = {fmt(log_p)}"],
+                         textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
+                         hovertemplate="log p(X|θ) = " + fmt(log_p) + "<extra></extra>"))
+    fig.add_trace(go.Bar(y=[row_q], x=[elbo - baseline], base=[baseline], orientation="h", meta="elbo",
+                         marker=dict(color=ELBO), name=tr("ELBO L(q,θ)", lang), text=[f"L = {fmt(elbo)}"],
+                         textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
+                         hovertemplate="L(q,θ) = " + fmt(elbo) + "<extra></extra>"))
+    kl_big = kl > 0.18 * span
+    fig.add_trace(go.Bar(y=[row_q], x=[kl], base=[elbo], orientation="h", meta="kl",
+                         marker=dict(color=KL), name=tr("KL gap KL(q‖p(Z|X,θ))", lang), text=[f"KL = {fmt(kl)}"],
+                         textposition="inside" if kl_big else "outside", insidetextanchor="middle",
+                         textfont=dict(color="white" if kl_big else KL, size=TEXT_SIZE), cliponaxis=False,
+                         hovertemplate="KL = " + fmt(kl) + "<extra></extra>"))
+    fig.add_vline(x=log_p, line=dict(color=LOG_P, width=2, dash="dash"))
+    base_layout(fig, height=height, xaxis=tr("nats (bars start at the baseline b)", lang) + f"  b = {fmt(baseline)}")
+    right = log_p + 0.22 * span  # room for an outside KL label
+    fig.update_xaxes(range=[baseline, right])
+    fig.update_yaxes(categoryorder="array", categoryarray=[row_q, row_p], tickfont=dict(size=TEXT_SIZE))
+    fig.update_layout(barmode="overlay", bargap=0.3, font=dict(size=TEXT_SIZE), margin=dict(l=10, r=20, t=30, b=10))
+    return fig
+
+
+def decomposition_figure(dec, *, lang: str = "en", height: int = 280) -> go.Figure:
+    """The three ways to split L(q,θ), one row each, as waterfalls from 0 ending at the ELBO.
+
+    ``dec`` is a :class:`vizcore.inference.Decomposition` (or anything with the same attributes).
+    """
+    rows = [
+        ("E_q[log p(X,Z|θ)] + H(q)", ("E_q[log p(X,Z|θ)]", dec.energy, OKABE_ITO[5]), ("H(q)", dec.entropy, Q)),
+        ("E_q[log p(X|Z,θ)] − KL(q‖p(Z|θ))", ("E_q[log p(X|Z,θ)]", dec.expected_log_lik, OKABE_ITO[2]),
+         ("−KL(q‖p(Z|θ))", -dec.kl_prior, OKABE_ITO[4])),
+        ("log p(X|θ) − KL(q‖p(Z|X,θ))", ("log p(X|θ)", dec.log_marginal, "#555555"),
+         ("−KL(q‖p(Z|X,θ))", -dec.kl_posterior, KL)),
+    ]
+    fig = go.Figure()
+    ends = [0.0, float(dec.elbo)]
+    for label, (n1, v1, c1), (n2, v2, c2) in rows:
+        v1, v2 = float(v1), float(v2)
+        ends += [v1, v1 + v2]
+        fig.add_trace(go.Bar(y=[label], x=[v1], base=[0.0], orientation="h", marker=dict(color=c1), name=n1,
+                             meta="term1", text=[f"{n1} = {fmt(v1)}"], textposition="inside",
+                             insidetextanchor="start", textfont=dict(size=12, color="white"),
+                             hovertemplate=f"{n1} = {fmt(v1)}<extra></extra>"))
+        fig.add_trace(go.Bar(y=[label], x=[v2], base=[v1], orientation="h", marker=dict(color=c2), name=n2,
+                             meta="term2", hovertemplate=f"{n2} = {fmt(v2)}<extra></extra>"))
+    fig.add_vline(x=float(dec.elbo), line=dict(color=ELBO, width=2, dash="dash"),
+                  annotation_text=f"L(q,θ) = {fmt(dec.elbo)}", annotation_position="top",
+                  annotation_font=dict(color=ELBO, size=13))
+    lo, hi = min(ends), max(ends)
+    pad = 0.04 * (hi - lo if hi > lo else 1.0)
+    base_layout(fig, height=height, xaxis=tr("nats (each row starts at 0 and ends at the ELBO)", lang))
+    fig.update_xaxes(range=[lo - pad, hi + pad])
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12))
+    fig.update_layout(barmode="overlay", bargap=0.35, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+# ---- the gap over θ -----------------------------------------------------------------------------
+def gap_figure(values, log_marginal, bound, *, current=None, x_label: str = "θ", lang: str = "en",
+               height: int = 400) -> go.Figure:
+    """log p(X|θ) and L(q, θ) for one fixed q as θ moves, with the gap KL(q‖p(Z|X,θ)) shaded.
+
+    ``current`` = (x, log p, L) marks the θ where q was built (the gap there is the KL shown elsewhere).
+    """
+    v = np.asarray(values, dtype=float)
+    f, b = _finite(log_marginal), _finite(bound)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5), meta="bound",
+                             name=tr("ELBO L(q, θ), q held fixed", lang),
+                             hovertemplate="L = %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
+                             fill="tonexty", fillcolor="rgba(213,94,0,0.22)",
+                             name="log p(X|θ)  " + tr("(shaded: the gap KL(q‖p(Z|X,θ)))", lang),
+                             hovertemplate="log p = %{y:.3f}<extra></extra>"))
+    if current is not None:
+        cx, cp, cl = (float(c) for c in current)
+        fig.add_trace(go.Scatter(x=[cx, cx], y=[cl, cp], mode="lines+markers", meta="current",
+                                 line=dict(color=KL, width=4), marker=dict(size=8, color=KL),
+                                 name=tr("θ now: gap = KL", lang) + f" = {fmt(cp - cl)}"))
+    base_layout(fig, xaxis=x_label, yaxis="log p(X|θ)  /  L(q, θ)", height=height)
+    yr = _yrange(f, [np.nanmax(b)] if np.any(np.isfinite(b)) else [])
+    if yr is not None:
+        fig.update_yaxes(range=yr)
+    fig.update_xaxes(range=[float(v.min()), float(v.max())])
+    fig.update_layout(font=dict(size=TEXT_SIZE), legend=dict(font=dict(size=12)))
+    return fig
+
+
+# ---- q(z_n) for one data point ------------------------------------------------------------------
+def point_q_figure(prior_row, posterior_row, q_row, *, lang: str = "en", height: int = 220) -> go.Figure:
+    """q(z_n) next to the prior p(z_n|θ) and the posterior p(z_n|x_n, θ) for one data point.
+
+    Grouped bars for a few latent values (components counted from 1); lines when z takes many values
+    (the linkage model's z = 0..y1).
+    """
+    pr, po, q = (np.asarray(a, dtype=float) for a in (prior_row, posterior_row, q_row))
+    k = q.size
+    fig = go.Figure()
+    series = ((tr("prior p(z)", lang), pr, "#999999"), (tr("posterior p(z|x)", lang), po, LOG_P), ("q(z)", q, Q))
+    if k <= 8:
+        cats = [str(j + 1) for j in range(k)]
+        for name, y, c in series:
+            fig.add_trace(go.Bar(x=cats, y=y, name=name, marker=dict(color=c), meta=name,
+                                 hovertemplate="z = %{x}: %{y:.4f}<extra>" + name + "</extra>"))
+        xlab = tr("component k", lang)
+    else:
+        z = np.arange(k)
+        for name, y, c in series:
+            fig.add_trace(go.Scatter(x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5), meta=name))
+        xlab = "z"
+    base_layout(fig, height=height, xaxis=xlab, yaxis=tr("probability", lang))
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(barmode="group", font=dict(size=13), margin=dict(l=10, r=10, t=30, b=10))
+    return fig

@@ -1,0 +1,117 @@
+"""The variational-inference page in a real headless Chromium: it opens, its charts
+render, a slider and a button redraw a chart, and no exception or console error appears."""
+from __future__ import annotations
+
+import pytest
+
+from browser_support import CHROMIUM_ARGS, Server, chromium_path, unavailable, wait_settled
+
+pytestmark = pytest.mark.browser
+
+PATH = "variational"
+CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z, t.marker])))"""
+VISIBLE_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .filter(el => el.offsetParent !== null && (el.data || []).length > 0
+                  && el.querySelector('.main-svg') !== null).length"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        except Exception as err:  # no browser at all
+            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    pg = ctx.new_page()
+    pg.console_errors = []
+
+    def on_console(msg):
+        # Streamlit probes <page>/_stcore/health and host-config before finding its base path: not the app's errors
+        if msg.type == "error" and "/_stcore/" not in (msg.location or {}).get("url", ""):
+            pg.console_errors.append(msg.text)
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    yield pg
+    ctx.close()
+
+
+def _open(page, server):
+    page.goto(f"{server.url}/{PATH}", wait_until="domcontentloaded")
+    wait_settled(page, 60000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60000)
+    wait_settled(page, 60000)
+
+
+def _no_errors(page, server):
+    assert page.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    real = [e for e in page.console_errors if "favicon" not in e]
+    assert not real, real
+
+
+def _tab(page, index: int):
+    page.locator('[role="tab"]').nth(index).click()
+    page.wait_for_timeout(600)
+
+
+def test_page_opens_and_every_tab_draws(page, server):
+    _open(page, server)
+    assert page.locator('[role="tab"]').count() == 6
+    assert "Beyond EM" in page.locator("h1").first.inner_text()
+    for i in range(6):
+        _tab(page, i)
+        page.wait_for_function(f"() => ({VISIBLE_CHARTS_JS})() >= 2", timeout=30000)
+    charts = page.evaluate(CHART_DATA_JS)
+    assert len(charts) == 14
+    assert all(c not in ("[]", "") for c in charts)
+    # the mean-field tab is open: its CAVI button adds one update to the ELBO chart
+    count_js = """() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter(e => e.offsetParent !== null && e.closest('[role="tabpanel"]') !== null)
+        .find(e => (e._fullData || []).some(t => t.name && t.name.startsWith('ELBO = ')));
+        return el ? el._fullData[0].y.length : -1; }"""
+    _tab(page, 4)
+    page.wait_for_function(f"() => ({count_js})() === 1", timeout=30000)
+    page.get_by_role("button", name="One CAVI update").click()
+    wait_settled(page, 60000)
+    page.wait_for_function(f"() => ({count_js})() === 2", timeout=30000)
+    _no_errors(page, server)
+
+
+def test_moving_the_q_slider_redraws_the_heatmap(page, server):
+    _open(page, server)
+    before = page.evaluate(CHART_DATA_JS)
+    slider = page.locator('[data-testid="stSlider"]', has_text="mean m of q").locator('input[type=range]')
+    slider.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(500)
+    wait_settled(page, 60000)
+    page.wait_for_function(f"(before) => JSON.stringify(({CHART_DATA_JS})()) !== JSON.stringify(before)",
+                           arg=before, timeout=30000)
+    after = page.evaluate(CHART_DATA_JS)
+    changed = sum(a != b for a, b in zip(before, after))
+    assert changed >= 3            # the bar, the densities, the heatmap marker (and the SGA run from q)
+    assert "0.45" in page.locator('[data-testid="stSlider"]', has_text="mean m of q").inner_text()
+    _no_errors(page, server)
+
+

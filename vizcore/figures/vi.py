@@ -1,0 +1,398 @@
+"""Figures for "Beyond EM: variational inference" (plotly only; no streamlit).
+
+Every builder takes plain arrays and numbers, usually from :mod:`vizcore.vi`,
+and a ``lang`` argument for its words; notation is not translated. Each curve
+carries at most 400 points and each heatmap at most 60 × 60 cells, so a
+figure stays small enough for a projector over a slow network.
+
+    >>> import numpy as np
+    >>> from vizcore import vi
+    >>> from vizcore.figures.vi import elbo_heatmap
+    >>> m = vi.PoissonLogNormal((0, 1), prior_mean=0.0, prior_var=4.0)
+    >>> g = vi.elbo_grid(m, np.linspace(-4, 4, 50), np.linspace(-3, 1, 50))
+    >>> fit = vi.fit_gaussian_q(m)
+    >>> fig = elbo_heatmap(g.means, g.log_sds, g.elbo, g.log_evidence, optimum=(fit.mean, fit.sd))
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..i18n import tr
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, base_layout
+
+MIXTURE = OKABE_ITO[2]     # the richer family
+FORWARD = OKABE_ITO[4]     # forward-KL fit
+EXACT = OKABE_ITO[3]       # exact EM
+PATH = "#FFFFFF"
+MAX_POINTS = 400
+K_COLOURS = (ELBO, OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[3], OKABE_ITO[5])
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _list(a) -> list:
+    """A list with non-finite entries as None (plotly draws a gap)."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def thin(n: int, cap: int = MAX_POINTS) -> np.ndarray:
+    """At most ``cap`` indices out of range(n), always keeping the first and last."""
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, cap)).astype(int))
+
+
+def fmt(v: float, digits: int = 4) -> str:
+    """A number for labels; '—' for NaN, scientific when tiny but not zero."""
+    v = float(v)
+    if math.isnan(v):
+        return "—"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v != 0 and abs(v) < 10 ** (-digits + 1):
+        return f"{v:.2e}"
+    return f"{v:.{digits}f}"
+
+
+def densities_figure(z, curves, *, lang: str = "en", height: int = 340, xaxis: str = "z") -> go.Figure:
+    """Several densities over a common z-grid.
+
+    Parameters
+    ----------
+    z : array_like, shape (N,)
+    curves : sequence of dict
+        Each with ``name`` (already translated; None keeps the curve out of the
+        legend), ``y`` (shape (N,)), ``colour``, and optional ``dash``,
+        ``fill`` (bool), ``width``.
+    """
+    z = np.asarray(z, dtype=float)
+    idx = thin(z.size)
+    fig = go.Figure()
+    for c in curves:
+        y = np.asarray(c["y"], dtype=float)[idx]
+        name = c["name"] or ""
+        fig.add_scatter(x=z[idx], y=_list(y), name=name, mode="lines", showlegend=c["name"] is not None,
+                        line=dict(color=c["colour"], width=c.get("width", 2.5), dash=c.get("dash", "solid")),
+                        fill="tozeroy" if c.get("fill") else None,
+                        fillcolor=_rgba(c["colour"], 0.15) if c.get("fill") else None,
+                        hovertemplate="z = %{x:.3f}<br>%{y:.4f}<extra>" + name + "</extra>")
+    fig.update_yaxes(rangemode="tozero")
+    return base_layout(fig, xaxis=xaxis, yaxis=tr("density", lang), height=height)
+
+
+def decomposition_figure(elbo: float, kl: float, log_p: float, *, lang: str = "en", height: int = 300) -> go.Figure:
+    """log p(x) = ELBO + KL as a stacked (waterfall) bar, zoomed on the part that differs.
+
+    The ELBO bar comes down to its value, the KL bar stacks on it up to
+    log p(x), and the total bar is log p(x) itself.
+    """
+    fig = go.Figure(go.Waterfall(
+        x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p], measure=["absolute", "relative", "total"],
+        text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside", cliponaxis=False,
+        increasing=dict(marker=dict(color=KL)), totals=dict(marker=dict(color=LOG_P)),
+        decreasing=dict(marker=dict(color=ELBO)), connector=dict(line=dict(color="#888888", dash="dot")),
+        hovertemplate="%{x}: %{y:.4f}<extra></extra>", showlegend=False,
+    ))
+    # the absolute bars start at 0; show the window where ELBO and log p differ
+    lo, hi = min(elbo, log_p), max(elbo, log_p)
+    span = max(hi - lo, 0.02 * max(abs(log_p), 1.0), 0.05)
+    fig.update_yaxes(range=[lo - 0.6 * span, hi + 0.6 * span])
+    fig.update_layout(bargap=0.35)
+    return base_layout(fig, yaxis=tr("nats", lang), height=height)
+
+
+def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, current=None, path=None,
+                 lang: str = "en", floor: float = 1e-4, ceiling: float = 1e2, height: int = 420) -> go.Figure:
+    """The ELBO over Gaussian q = N(m, s²), coloured by the gap log p(x) − ELBO on a log scale.
+
+    Parameters
+    ----------
+    means : array_like, shape (M,)
+    log_sds : array_like, shape (S,)
+    elbo : array_like, shape (S, M)
+    log_evidence : float
+        Exact log p(x); the colour is log10(log p − ELBO), clipped to [floor, ceiling].
+    optimum : (mean, sd), optional
+        The best Gaussian, marked with a cross.
+    current : (mean, sd), optional
+        The q chosen by hand, marked with a circle.
+    path : (means, log_sds), optional
+        A path of iterates (e.g. stochastic gradient ascent), drawn as a line
+        (at most 400 points).
+    """
+    means = np.asarray(means, dtype=float)
+    log_sds = np.asarray(log_sds, dtype=float)
+    elbo = np.asarray(elbo, dtype=float)
+    gap = np.maximum(log_evidence - elbo, 0.0)
+    z = np.log10(np.clip(gap, floor, ceiling))
+    z_lo, z_hi = float(z.min()), float(z.max())
+    if z_hi - z_lo < 1e-9:
+        z_hi = z_lo + 1.0
+    ticks = list(range(math.ceil(z_lo), math.floor(z_hi) + 1))
+    fig = go.Figure(go.Heatmap(
+        x=means, y=log_sds, z=np.round(z, 4), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
+        colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="best",
+        colorbar=dict(title=dict(text=tr("gap", lang), side="top"), tickvals=ticks,
+                      ticktext=[f"{10.0 ** v:g}" for v in ticks], thickness=14),
+        hovertemplate=("m = %{x:.2f}<br>log s = %{y:.2f}<br>ELBO = %{customdata[0]:.4f}<br>"
+                       "log p − ELBO = %{customdata[1]:.4f}<extra></extra>"),
+    ))
+    if path is not None:
+        pm, pl = (np.asarray(a, dtype=float) for a in path)
+        idx = thin(pm.size)
+        fig.add_scatter(x=pm[idx], y=pl[idx], mode="lines", name=tr("stochastic gradient ascent", lang),
+                        line=dict(color=Q, width=2), hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
+        fig.add_scatter(x=[pm[-1]], y=[pl[-1]], mode="markers", name=tr("last iterate", lang),
+                        marker=dict(symbol="diamond", size=11, color=Q, line=dict(color="#000000", width=1.5)))
+    if current is not None:
+        fig.add_scatter(x=[current[0]], y=[math.log(current[1])], mode="markers", name=tr("your q", lang),
+                        marker=dict(symbol="circle", size=13, color="rgba(0,0,0,0)", line=dict(color=PATH, width=3)),
+                        hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
+    if optimum is not None:
+        fig.add_scatter(x=[optimum[0]], y=[math.log(optimum[1])], mode="markers", name=tr("best Gaussian q", lang),
+                        marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
+                        hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
+    fig = base_layout(fig, xaxis=f"{tr('mean', lang)} m", yaxis=f"log s ({tr('log standard deviation', lang)})",
+                      height=height)
+    fig.update_xaxes(range=[float(means.min()), float(means.max())])
+    fig.update_yaxes(range=[float(log_sds.min()), float(log_sds.max())])
+    return fig
+
+
+def elbo_trace_figure(elbo, log_evidence: float, best_elbo: float, *, lang: str = "en", height: int = 340) -> go.Figure:
+    """The exact ELBO of each SGA iterate, with log p(x) and the best Gaussian's ELBO as lines.
+
+    The y-axis shows the last three quarters of the run and both lines, so the
+    gap that remains is visible.
+    """
+    elbo = np.asarray(elbo, dtype=float)
+    steps = np.arange(elbo.size)
+    idx = thin(elbo.size)
+    fig = go.Figure()
+    fig.add_scatter(x=steps[idx], y=_list(elbo[idx]), mode="lines", name=tr("ELBO of the iterate", lang),
+                    line=dict(color=ELBO, width=2), hovertemplate="t = %{x}<br>ELBO = %{y:.4f}<extra></extra>")
+    ends = [0, max(int(steps[-1]), 1)]
+    fig.add_scatter(x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
+                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
+    fig.add_scatter(x=ends, y=[best_elbo] * 2, mode="lines", name=f"{tr('best Gaussian', lang)}: {fmt(best_elbo)}",
+                    line=dict(color=KL, width=2, dash="dash"), hoverinfo="skip")
+    tail = elbo[elbo.size // 4:] if elbo.size > 4 else elbo
+    tail = tail[np.isfinite(tail)]
+    lo = min(float(tail.min()) if tail.size else best_elbo, best_elbo)
+    hi = max(log_evidence, float(tail.max()) if tail.size else log_evidence)
+    span = max(hi - lo, 1e-3)
+    fig.update_yaxes(range=[lo - 0.15 * span, hi + 0.25 * span])
+    return base_layout(fig, xaxis=tr("step t", lang), yaxis="ELBO", height=height)
+
+
+def gap_bars_figure(labels, gaps, colours, *, lang: str = "en", height: int = 300) -> go.Figure:
+    """Horizontal bars of the gap log p(x) − ELBO left by each family."""
+    fig = go.Figure(go.Bar(
+        y=list(labels), x=[float(g) for g in gaps], orientation="h", marker_color=list(colours),
+        text=[fmt(g) for g in gaps], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.5f}<extra></extra>",
+    ))
+    fig.update_xaxes(range=[0, 1.3 * max(max(float(g) for g in gaps), 1e-6)])
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, xaxis=f"{tr('gap', lang)} log p(x) − ELBO = KL(q‖p(z|x))", height=height)
+
+
+def iwae_k_figure(ks, means, ses, log_evidence: float, elbo: float, *, lang: str = "en",
+                  height: int = 380) -> go.Figure:
+    """L_K against K (log axis) with ±2 standard-error bars, log p(x) and the exact ELBO as lines."""
+    ks = np.asarray(ks, dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(x=ks, y=_list(means), mode="lines+markers", name=f"L_K ({tr('mean ± 2 SE', lang)})",
+                    line=dict(color=ELBO, width=2), marker=dict(size=8),
+                    error_y=dict(type="data", array=_list(2.0 * np.asarray(ses)), visible=True, thickness=1.5),
+                    hovertemplate="K = %{x}<br>L_K = %{y:.4f}<extra></extra>")
+    ends = [float(ks.min()), float(ks.max())]
+    fig.add_scatter(x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
+                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
+    fig.add_scatter(x=ends, y=[elbo] * 2, mode="lines", name=f"ELBO = L_1 = {fmt(elbo)}",
+                    line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")
+    fig.update_xaxes(type="log", tickvals=[int(k) for k in ks], ticktext=[str(int(k)) for k in ks])
+    return base_layout(fig, xaxis=tr("number of samples K (log scale)", lang), yaxis="nats", height=height)
+
+
+def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None = None, theta_label: str = "θ",
+                      lang: str = "en", height: int = 380) -> go.Figure:
+    """L_K(θ) curves for several K against the exact log p(x|θ)."""
+    thetas = np.asarray(thetas, dtype=float)
+    idx = thin(thetas.size)
+    fig = go.Figure()
+    fig.add_scatter(x=thetas[idx], y=_list(np.asarray(log_evidence)[idx]), mode="lines", name="log p(x|θ)",
+                    line=dict(color=LOG_P, width=3), hovertemplate="θ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
+    for a, k in enumerate(ks):
+        name = "L_1 = ELBO" if int(k) == 1 else f"L_{int(k)}"
+        fig.add_scatter(x=thetas[idx], y=_list(np.asarray(bounds[a])[idx]), mode="lines", name=name,
+                        line=dict(color=K_COLOURS[a % len(K_COLOURS)], width=2, dash="solid" if a == 0 else "dash"),
+                        hovertemplate="θ = %{x:.3f}<br>" + name + " = %{y:.4f}<extra></extra>")
+    if current is not None:
+        fig.add_vline(x=current, line=dict(color="#888888", dash="dot"))
+    lp = np.asarray(log_evidence, dtype=float)
+    lo = float(np.nanmin(np.asarray(bounds, dtype=float)))
+    hi = float(np.nanmax(lp))
+    span = max(hi - float(np.nanmin(lp)), 1e-3)
+    fig.update_yaxes(range=[max(lo, float(np.nanmin(lp)) - 0.6 * span) - 0.05 * span, hi + 0.1 * span])
+    return base_layout(fig, xaxis=theta_label, yaxis="nats", height=height)
+
+
+def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height: int = 460) -> go.Figure:
+    """The posterior's ellipses, the mean-field q's axis-aligned ellipse, the forward-KL fit and the CAVI path.
+
+    Parameters
+    ----------
+    post, q, forward : dict
+        Each with ``x``, ``y`` (2-sd ellipse coordinates) and ``mean`` (2,);
+        ``post`` may also carry ``x1``, ``y1`` (1-sd ellipse).
+    path_means : array_like, shape (T+1, 2)
+        q's mean after each CAVI update (a zig-zag, one coordinate at a time).
+    """
+    fig = go.Figure()
+    fig.add_scatter(x=post["x"], y=post["y"], mode="lines", name=f"p(z) · {tr('target', lang)} (2 sd)",
+                    line=dict(color=P, width=3), fill="toself", fillcolor=_rgba(P, 0.10), hoverinfo="skip")
+    if "x1" in post:
+        fig.add_scatter(x=post["x1"], y=post["y1"], mode="lines", showlegend=False,
+                        line=dict(color=P, width=1.5, dash="dot"), hoverinfo="skip")
+    fig.add_scatter(x=forward["x"], y=forward["y"], mode="lines",
+                    name=f"{tr('forward', lang)} KL(p‖q): {tr('marginals', lang)}",
+                    line=dict(color=FORWARD, width=2, dash="dash"), hoverinfo="skip")
+    fig.add_scatter(x=q["x"], y=q["y"], mode="lines", name=f"q₁q₂ · {tr('mean-field', lang)} KL(q‖p)",
+                    line=dict(color=Q, width=3), hoverinfo="skip")
+    pm = np.asarray(path_means, dtype=float)[-MAX_POINTS:]
+    fig.add_scatter(x=pm[:, 0], y=pm[:, 1], mode="lines+markers", name=tr("CAVI path of q's mean", lang),
+                    line=dict(color="#000000", width=1.5), marker=dict(size=6, color="#000000"),
+                    hovertemplate="m₁ = %{x:.3f}<br>m₂ = %{y:.3f}<extra></extra>")
+    fig.add_scatter(x=[pm[-1, 0]], y=[pm[-1, 1]], mode="markers", showlegend=False,
+                    marker=dict(size=12, color=Q, line=dict(color="#000000", width=1.5)), hoverinfo="skip")
+    fig = base_layout(fig, xaxis="z₁", yaxis="z₂", height=height)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def cavi_elbo_figure(elbo, *, limit: float, lang: str = "en", height: int = 300) -> go.Figure:
+    """ELBO = −KL(q‖p) after each CAVI update; the dashed line is its limit."""
+    elbo = np.asarray(elbo, dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(x=np.arange(elbo.size), y=elbo, mode="lines+markers", name="ELBO = −KL(q‖p)",
+                    line=dict(color=ELBO, width=2, shape="hv"), marker=dict(size=7),
+                    hovertemplate=tr("update", lang) + " %{x}<br>ELBO = %{y:.4f}<extra></extra>")
+    ends = [0, max(elbo.size - 1, 1)]
+    fig.add_scatter(x=ends, y=[0.0, 0.0], mode="lines", name="log p = 0 (" + tr("normalised target", lang) + ")",
+                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
+    fig.add_scatter(x=ends, y=[limit, limit], mode="lines", name=f"{tr('limit', lang)}: {fmt(limit)}",
+                    line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")
+    lo = float(np.min(elbo[1:])) if elbo.size > 1 else float(elbo[0])
+    lo = min(lo, limit)
+    fig.update_yaxes(range=[lo - 0.25 * max(-lo, 0.05), 0.15 * max(-lo, 0.05)])
+    fig.update_xaxes(rangemode="tozero")
+    return base_layout(fig, xaxis=tr("CAVI updates (one factor each)", lang), yaxis="ELBO", height=height)
+
+
+def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: str = "en",
+                     height: int = 400) -> go.Figure:
+    """log p(X|μ0, σ0²_t) and the restricted bound L(q_t, μ0, σ0²_t) along μ0: the bound no longer touches.
+
+    Parameters
+    ----------
+    mus : array_like, shape (G,)
+    log_p, bound : array_like, shape (G,)
+    mu_t : float
+        θ_t's μ0 (where EM's bound would touch).
+    mu_next : float
+        θ_{t+1}'s μ0 (the bound's maximum on this slice).
+    """
+    mus = np.asarray(mus, dtype=float)
+    lp = np.asarray(log_p, dtype=float)
+    bd = np.asarray(bound, dtype=float)
+    idx = thin(mus.size)
+    fig = go.Figure()
+    fig.add_scatter(x=mus[idx], y=_list(lp[idx]), mode="lines", name="log p(X|θ)", line=dict(color=LOG_P, width=3),
+                    hovertemplate="μ₀ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
+    fig.add_scatter(x=mus[idx], y=_list(bd[idx]), mode="lines", name=tr("restricted bound", lang) + " L(q_t, θ)",
+                    line=dict(color=ELBO, width=2.5), hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>")
+    lp_t, bd_t = float(np.interp(mu_t, mus, lp)), float(np.interp(mu_t, mus, bd))
+    fig.add_scatter(x=[mu_t, mu_t], y=[bd_t, lp_t], mode="lines+markers", name=f"{tr('gap at', lang)} θ_t = {fmt(lp_t - bd_t)}",
+                    line=dict(color=KL, width=3), marker=dict(size=8, color=KL))
+    fig.add_scatter(x=[mu_next], y=[float(np.interp(mu_next, mus, bd))], mode="markers", name=tr("M-step: θ_t+1", lang),
+                    marker=dict(symbol="triangle-up", size=12, color=ELBO, line=dict(color="#000000", width=1)))
+    window = lp[np.isfinite(lp)]
+    hi = float(window.max())
+    lo = float(min(np.nanmin(bd), hi - 2.0))
+    fig.update_yaxes(range=[max(lo, hi - 6.0), hi + 0.4])
+    return base_layout(fig, xaxis="μ₀", yaxis="nats", height=height)
+
+
+def vem_trace_figure(vem_log_p, vem_bound, em_log_p, *, current: int | None = None, lang: str = "en",
+                     height: int = 340) -> go.Figure:
+    """Per iteration: log p(X|θ_t) for variational EM and exact EM, and the variational bound L(q_t, θ_t)."""
+    fig = go.Figure()
+    for y, name, colour, dash in ((em_log_p, f"{tr('exact EM', lang)}: log p(X|θ_t)", EXACT, "solid"),
+                                  (vem_log_p, f"{tr('variational EM', lang)}: log p(X|θ_t)", LOG_P, "solid"),
+                                  (vem_bound, f"{tr('variational EM', lang)}: L(q_t, θ_t)", ELBO, "dash")):
+        y = np.asarray(y, dtype=float)[:MAX_POINTS]
+        fig.add_scatter(x=np.arange(y.size), y=_list(y), mode="lines+markers", name=name,
+                        line=dict(color=colour, width=2, dash=dash), marker=dict(size=4),
+                        hovertemplate="t = %{x}<br>%{y:.4f}<extra></extra>")
+    if current is not None:
+        fig.add_vline(x=current, line=dict(color="#888888", dash="dot"))
+    allv = np.concatenate([np.asarray(a, dtype=float) for a in (vem_log_p, vem_bound, em_log_p)])
+    hi = float(np.nanmax(allv))
+    lo = float(np.nanmin(np.asarray(vem_bound, dtype=float)[1:])) if len(vem_bound) > 1 else float(np.nanmin(allv))
+    span = max(hi - lo, 0.05)
+    fig.update_yaxes(range=[max(float(np.nanmin(allv)), lo - 0.1 * span, hi - 4.0), hi + 0.1 * span])
+    return base_layout(fig, xaxis=tr("iteration t", lang), yaxis="nats", height=height)
+
+
+def vem_contour_figure(mus, sds, log_p, vem_path, em_path, *, current: int | None = None, lang: str = "en",
+                       height: int = 440) -> go.Figure:
+    """Contours of the exact log p(X|μ0, σ0) with the paths of variational and exact EM.
+
+    Parameters
+    ----------
+    mus : array_like, shape (M,)
+    sds : array_like, shape (S,)
+        σ0 (standard deviation) values.
+    log_p : array_like, shape (S, M)
+    vem_path, em_path : (mus, sds)
+        θ_t along each run; the last point of exact EM is the maximum-likelihood θ.
+    current : int, optional
+        Index of the variational-EM iterate to highlight.
+    """
+    lp = np.asarray(log_p, dtype=float)
+    top = float(np.nanmax(lp))
+    fig = go.Figure(go.Contour(
+        x=mus, y=sds, z=np.round(np.maximum(lp, top - 30.0), 4), colorscale="Greys", reversescale=True,
+        ncontours=24, contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.5),
+        colorbar=dict(title=dict(text="log p(X|θ)", side="top"), thickness=14), opacity=0.7,
+        hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<br>log p = %{z:.4f}<extra></extra>",
+    ))
+    em_m, em_s = (np.asarray(a, dtype=float)[-MAX_POINTS:] for a in em_path)
+    v_m, v_s = (np.asarray(a, dtype=float)[:MAX_POINTS] for a in vem_path)
+    fig.add_scatter(x=em_m, y=em_s, mode="lines+markers", name=tr("exact EM", lang), line=dict(color=EXACT, width=2),
+                    marker=dict(size=4), hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>")
+    fig.add_scatter(x=v_m, y=v_s, mode="lines+markers", name=tr("variational EM", lang),
+                    line=dict(color=ELBO, width=2, dash="dash"), marker=dict(size=4),
+                    hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>")
+    fig.add_scatter(x=[em_m[-1]], y=[em_s[-1]], mode="markers", name=tr("maximum likelihood (exact EM)", lang),
+                    marker=dict(symbol="star", size=16, color=EXACT, line=dict(color="#000000", width=1)))
+    fig.add_scatter(x=[v_m[-1]], y=[v_s[-1]], mode="markers", name=tr("variational EM end point", lang),
+                    marker=dict(symbol="diamond", size=12, color=ELBO, line=dict(color="#000000", width=1)))
+    if current is not None and 0 <= current < v_m.size:
+        fig.add_scatter(x=[v_m[current]], y=[v_s[current]], mode="markers", name="θ_t",
+                        marker=dict(symbol="circle-open", size=16, color=Q, line=dict(width=3)))
+    fig = base_layout(fig, xaxis="μ₀", yaxis="σ₀", height=height)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
+                      margin=dict(l=10, r=10, t=20, b=10))
+    fig.update_xaxes(range=[float(np.min(mus)), float(np.max(mus))])
+    fig.update_yaxes(range=[float(np.min(sds)), float(np.max(sds))])
+    return fig

@@ -50,14 +50,14 @@ def paired(fa, fb, rounds=7, number=1):
     return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
 
 
-def bench_em_vs_sklearn():
+def bench_em_vs_sklearn(n=200_000, rounds=7):
     from sklearn.mixture import GaussianMixture
 
     rng = np.random.default_rng(0)
     m = vc.get_model("gmm2d")
     truth = m.make_params(weights=[0.3, 0.5, 0.2], means=[[0, 0], [4, 1], [1, 5]],
                           covariances=[[[1, 0.3], [0.3, 1]], [[2, -0.5], [-0.5, 1]], [[0.5, 0], [0, 1.5]]])
-    x, _ = m.sample(truth, 200_000, rng)
+    x, _ = m.sample(truth, n, rng)
     start = m.make_params(weights=[1 / 3] * 3, means=[[-1, 0], [3, 0], [0, 4]],
                           covariances=[np.eye(2).tolist()] * 3)
     masks = m.parse_fixed(start, ())
@@ -81,40 +81,49 @@ def bench_em_vs_sklearn():
     a, b = ours(), sklearn()
     same = (np.allclose(a.weights, b.weights_, rtol=1e-9, atol=0) and np.allclose(a.means, b.means_, rtol=1e-9)
             and np.allclose(a.covariances, b.covariances_, rtol=1e-9))
-    r, ta, tb = paired(ours, sklearn)
-    return "EM iteration, 2-D, N=200k, K=3: vizcore / scikit-learn", r, 0.5, f"identical iterates: {same}"
+    r, ta, tb = paired(ours, sklearn, rounds=rounds)
+    return f"EM iteration, 2-D, N={n:,}, K=3: vizcore / scikit-learn", r, 0.5, f"identical iterates: {same}"
 
 
-def bench_bound_flat_in_n():
+def bench_bound_flat_in_n(n_small=10**3, n_big=10**6, rounds=7, number=50):
     m = vc.get_model("gmm1d")
     p = m.make_params(weights=[0.4, 0.6], means=[55, 80], variances=[36, 36])
     rng = np.random.default_rng(1)
     grid = vc.vary(m, p, "means[0]", np.linspace(40, 90, 400))
     bounds = {}
-    for n in (10**3, 10**6):
+    for n in (n_small, n_big):
         x, _ = m.sample(p, n, rng)
         bounds[n] = vc.posterior_bound(m, x, p)
-    r, _, _ = paired(lambda: bounds[10**6].over(m, grid), lambda: bounds[10**3].over(m, grid), number=50)
-    return "bound curve, 400 points: N=10^6 / N=10^3", r, 1.5, ""
+    r, _, _ = paired(lambda: bounds[n_big].over(m, grid), lambda: bounds[n_small].over(m, grid), rounds=rounds,
+                     number=number)
+    return f"bound curve, 400 points: N={n_big:.0e} / N={n_small:.0e}", r, 1.5, ""
 
 
-def bench_log_marginal_grid():
+def bench_log_marginal_grid(n=10_000, grid_points=400, rounds=7):
     m = vc.get_model("gmm1d")
     p = m.make_params(weights=[0.3, 0.4, 0.3], means=[50, 65, 80], variances=[30, 30, 30])
-    x, _ = m.sample(p, 10_000, np.random.default_rng(2))
-    grid = vc.vary(m, p, "means[0]", np.linspace(40, 90, 400))
-    arr = np.random.default_rng(3).standard_normal((400, 10_000, 3))
+    x, _ = m.sample(p, n, np.random.default_rng(2))
+    grid = vc.vary(m, p, "means[0]", np.linspace(40, 90, grid_points))
+    arr = np.random.default_rng(3).standard_normal((grid_points, n, 3))
 
     def reference():  # one vectorised logsumexp over a (grid, N, K) array
         mx = arr.max(-1, keepdims=True)
         return (np.log(np.exp(arr - mx).sum(-1)) + mx[..., 0]).sum(-1)
 
-    r, _, _ = paired(lambda: vc.log_marginal_batch(m, x, grid), reference)
-    return "log p(X|θ) over 400 grid points, N=10k, K=3 / one logsumexp", r, 1.5, ""
+    r, _, _ = paired(lambda: vc.log_marginal_batch(m, x, grid), reference, rounds=rounds)
+    return f"log p(X|θ) over {grid_points} grid points, N={n:,}, K=3 / one logsumexp", r, 1.5, ""
+
+
+def run(quick: bool = False) -> list[tuple]:
+    """Every core benchmark: rows of (name, ratio, target, note). ``quick``: smaller sizes, fewer rounds."""
+    if quick:
+        return [bench_em_vs_sklearn(n=50_000, rounds=5), bench_bound_flat_in_n(n_big=10**5, rounds=5, number=20),
+                bench_log_marginal_grid(rounds=5)]
+    return [bench_em_vs_sklearn(), bench_bound_flat_in_n(), bench_log_marginal_grid()]
 
 
 def main():
-    rows = [bench_em_vs_sklearn(), bench_bound_flat_in_n(), bench_log_marginal_grid()]
+    rows = run()
     print(f"{'benchmark':62} {'ratio':>7} {'target':>7}  verdict")
     for name, r, target, note in rows:
         verdict = "ok" if r <= target else "OVER"

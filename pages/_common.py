@@ -1,18 +1,95 @@
-"""What every page shares: the language, the translation shortcut, chart display.
+"""What every page shares: the language, presenter mode, the translation shortcut, chart display.
 
 Pages stay thin: widgets in, one cached call into vizcore, figures out.
+
+* :func:`settings` draws the two sidebar switches every page shares (called once by
+  ``app.py``): the language (key ``lang``, bound to ``?lang=``) and presenter mode
+  (key ``present``, bound to ``?present=``);
+* :func:`t` translates, :func:`prose` shows an explanation (collapsed in presenter
+  mode), :func:`show` draws a chart (presenter styling, colour contrast for the theme,
+  alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error.
 """
 from __future__ import annotations
 
+import inspect
+import textwrap
+
+import plotly.graph_objects as go
 import streamlit as st
 
-from vizcore.i18n import tr
+from pages import _export
+from vizcore.figures import display
+from vizcore.figures._style import OKABE_ITO
+from vizcore.i18n import LANGUAGES, tr, tr_message
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# The camera button of each chart saves a PNG at twice the screen resolution, named after the chart key
+# (set per chart in show()): PNG export happens in the browser, without a server-side image engine.
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "figure"}}
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+# ?present= accepts these (any case) besides the binding's own true/false.
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def lang() -> str:
-    return st.session_state.get("lang", "en")
+    """The session's language code: ``"en"`` or ``"zh"``."""
+    value = st.session_state.get("lang", "en")
+    return value if isinstance(value, str) and value else "en"  # tr() falls back to English for a code it lacks
+
+
+def presenting() -> bool:
+    """True in presenter mode (the sidebar switch, or ``?present=true`` in the URL)."""
+    return bool(st.session_state.get("present", False))
+
+
+def browser_lang() -> str:
+    """``"zh"`` when the browser prefers Chinese, else ``"en"``.
+
+    Reads ``st.context.locale`` (the browser's ``navigator.language``) and, when that is
+    not known, the first language of the ``Accept-Language`` header.
+    """
+    loc = ""
+    try:
+        loc = st.context.locale or ""
+    except Exception:  # noqa: BLE001 - no browser context (a bare script run)
+        loc = ""
+    if not loc:
+        try:
+            loc = st.context.headers.get("Accept-Language") or ""
+        except Exception:  # noqa: BLE001
+            loc = ""
+    return "zh" if loc.strip().lower().startswith("zh") else "en"
+
+
+def _query_value(key: str) -> str | None:
+    try:
+        value = st.query_params.get(key)
+    except Exception:  # noqa: BLE001
+        return None
+    return value if isinstance(value, str) else None
+
+
+def settings() -> None:
+    """The language switch and the presenter-mode switch, in the sidebar of every page.
+
+    Both are bound to the URL: ``?lang=zh`` / ``?lang=en`` (the codes; the binding itself
+    writes the label, ``?lang=中文`` / ``?lang=English``, which works as well) and
+    ``?present=true`` (``1``, ``yes`` and ``on`` work too; ``false`` or no parameter is
+    off). Without ``?lang`` the language follows the browser (:func:`browser_lang`).
+    """
+    code = _query_value("lang")
+    if "lang" not in st.session_state and code in LANGUAGES:
+        st.session_state["lang"] = code
+    flag = _query_value("present")
+    if "present" not in st.session_state and flag is not None and flag.strip().lower() in TRUE_WORDS:
+        st.session_state["present"] = True
+    with st.sidebar:
+        extra = {} if "lang" in st.session_state else {"default": browser_lang()}
+        st.segmented_control("Language · 语言", LANGUAGES, format_func=LANGUAGE_NAMES.get, required=True,
+                             key="lang", bind="query-params", **extra)
+        st.toggle(t("Presenter mode"), key="present", bind="query-params",
+                  help=t("Large text and thick lines for a projector; explanations fold away and the sidebar "
+                         "starts collapsed. Share it as a link with ?present=true."))
 
 
 def t(text: str) -> str:
@@ -20,11 +97,130 @@ def t(text: str) -> str:
     return tr(text, lang())
 
 
+class _Spec(go.Figure):
+    """A finished figure as plain JSON: ``st.plotly_chart`` sends it as it is (no second validation)."""
+
+    def __init__(self, spec: dict):
+        super().__init__()
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self):
+        return self._spec
+
+    def to_plotly_json(self):
+        return self._spec
+
+
+def _theme_type() -> str | None:
+    try:
+        return st.context.theme.type
+    except Exception:  # noqa: BLE001 - no browser context
+        return None
+
+
 def show(fig, key: str, alt: str | None = None) -> None:
-    """Draw a plotly figure with the project's defaults and a stable key."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    """Draw a plotly figure with the project's defaults and a stable key.
+
+    ``alt`` is the chart's accessible name (read by screen readers). The Okabe–Ito
+    colours are the default colour cycle. In the browser every line, marker and text
+    colour is raised to WCAG AA contrast against the theme's background (light or dark;
+    see :func:`vizcore.figures.display.ensure_contrast`). In presenter mode the chart is
+    drawn by :func:`vizcore.figures.display.presenter` (ticks ≥ 20 px, thick lines, white
+    background) without Streamlit's chart theme, which would replace those fonts.
+    """
+    if isinstance(fig, go.Figure) and not fig.layout.colorway:
+        fig.update_layout(colorway=OKABE_ITO)
+    _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML
+    config = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"],
+                                                        "filename": _export.file_stem(key)}}
+    theme = "streamlit"
+    kind = _theme_type()
+    if presenting():
+        spec = display.ensure_contrast(display.presenter(fig.to_dict()), display.LIGHT_BG)
+        fig, theme = _Spec(spec), None
+    elif kind in ("light", "dark"):
+        spec = display.ensure_contrast(fig.to_dict(), display.DARK_BG if kind == "dark" else display.LIGHT_BG)
+        fig = _Spec(spec)
+    st.plotly_chart(fig, key=key, config=config, width="stretch", theme=theme, alt=alt)
+
+
+def prose(text: str, *, caption: bool = False) -> None:
+    """An explanatory paragraph (already translated): shown, or folded into an expander in presenter mode."""
+    draw = st.caption if caption else st.markdown
+    if presenting():
+        with st.expander(t("Explanation"), icon=":material/notes:"):
+            draw(text)
+    else:
+        draw(text)
+
+
+def show_code(*funcs) -> None:
+    """A "Show the code" expander with the source of the vizcore functions behind a figure."""
+    with st.expander(t("Show the code"), icon=":material/code:"):
+        for func in funcs:
+            func = inspect.unwrap(func)
+            where = f"{func.__module__}.{func.__qualname__}"
+            st.code(f"# {where}\n" + textwrap.dedent(inspect.getsource(func)), language="python")
+
+
+def end_page() -> None:
+    """What follows every page (``app.py``): the sidebar's "Export" panel and the check of the address."""
+    from pages import _url_state
+    _export.panel(t)
+    _notice_unknown_query(st.session_state.get(_url_state.INITIAL))
+    _url_state.finish(t)
+
+
+def _notice_unknown_query(first_query) -> None:
+    """A toast when the address (as opened) carries keys no widget of this page uses; they are ignored."""
+    from pages._guards import describe_unknown, unknown_query_keys
+    from pages._url_state import MIRRORED  # state written to the address by hand (no widget holds it)
+    unknown = unknown_query_keys(first_query or (), set(st.session_state.keys()) | MIRRORED)
+    if unknown:
+        st.toast(t("This address has settings this page does not use; they were ignored:") + " "
+                 + describe_unknown(unknown), icon=":material/link_off:")
+
+
+def stop() -> None:
+    """``st.stop()`` for a page that ends early on purpose: export and the address check still happen."""
+    end_page()
+    st.stop()
 
 
 def fail(err: Exception, remedy: str) -> None:
     """Show a user-facing error with a remedy instead of a traceback."""
-    st.error(f"{t(str(err))}\n\n{t(remedy)}")
+    st.error(f"{tr_message(str(err), lang())}\n\n{t(remedy)}")
+
+
+def floor_notice(floored: bool) -> None:
+    """After an EM run (``trace.floored``): say so when the variance floor had to be used."""
+    if floored:
+        st.warning(t("Variance floor used: a component collapsed onto (almost) a single point, so its variance "
+                     "was held at 10⁻⁶ × the data's variance instead of shrinking to 0 — without the floor "
+                     "log p(X|θ) would grow without bound. Try another start, fewer components K, or more data."),
+                   icon=":material/vertical_align_bottom:")
+
+
+def _leave_pages_folder_mode() -> None:
+    """Make a deep link on a fresh server go through ``app.py``.
+
+    Streamlit treats a folder named ``pages/`` next to the main script as its old (v1)
+    multipage layout until some session has called ``st.navigation``: the first visitor
+    of ``/em`` on a freshly started server gets ``pages/em.py`` run on its own — no
+    language switch, no presenter mode, every file of ``pages/`` listed as a page. That
+    mode is recognisable by Streamlit's ``_mpa_v1`` runner on the stack; leave it once
+    (the flag is process-wide) and rerun, which now runs ``app.py`` on the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # Streamlit internals moved: the mode switch is then Streamlit's own business
+        return
+    if not PagesManager.uses_pages_directory:
+        return
+    if not any(frame.function == "_mpa_v1" for frame in inspect.stack(0)):
+        return
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
+_leave_pages_folder_mode()

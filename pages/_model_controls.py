@@ -15,7 +15,8 @@ Widgets (all keys start with ``prefix``):
 * ``{prefix}data_{model}`` — a built-in data set, ``"synthetic"`` or ``"upload"``;
 * ``{prefix}k_{model}`` — the number K of components (mixtures only);
 * ``{prefix}seed`` and ``{prefix}n_{model}`` — seed and size of synthetic data;
-  ``{prefix}upload_{model}`` — the CSV uploader;
+  ``{prefix}upload_{model}`` — the CSV uploader (the last good file's data is kept in
+  ``{prefix}upload_good_{model}``: a bad file shows an error and leaves it in use);
 * θ sliders, keys ``{setup.theta_base}{name}``, see :func:`theta_keys`. Their
   ranges depend only on the model, the data source and K, so the seed can change
   without resetting θ. A page (or a callback) moves them with :func:`set_theta`.
@@ -33,7 +34,9 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
+from pages import _export
 from pages._common import fail, t
+from pages._guards import escape_markdown, parse_upload, safe_name
 from vizcore import teaching
 
 MODEL_ORDER = ("gmm1d", "gmm2d", "coins", "linkage")
@@ -232,7 +235,38 @@ def _reference_sample(model_name: str, k: int | None):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _read_upload(raw: bytes, model_name: str):
-    return vc.read_csv(raw, model_name)
+    """(data, None) or (None, a message saying what is wrong and how to fix it); see pages/_guards.py."""
+    return parse_upload(raw, model_name)
+
+
+def _upload_store(prefix: str, model_name: str) -> str:
+    return f"{prefix}upload_good_{model_name}"
+
+
+def _uploaded_data(prefix: str, model_name: str, up):
+    """The data of the last good upload for this model, or None.
+
+    A bad file shows one error (what is wrong, how to fix it) and leaves the data of
+    the previous good file in use; the last good file is kept in ``st.session_state``.
+    An empty uploader keeps it too (the browser empties the uploader for a moment while a
+    new file replaces the old one, and after a visit to another page); the caption names it.
+    """
+    store = _upload_store(prefix, model_name)
+    if up is not None:
+        x, problem = _read_upload(up.getvalue(), model_name)
+        if problem is None:
+            st.session_state[store] = (safe_name(up.name), x)
+        else:
+            kept = st.session_state.get(store)
+            st.error(problem + ("  \n" + t("The previous file stays in use:") + f" {escape_markdown(kept[0])}."
+                                if kept else ""))
+    kept = st.session_state.get(store)
+    if kept is None:
+        if up is None:
+            st.info(t("Choose a CSV file to continue, or pick another data set."))
+        return None
+    st.caption(t("Data from") + f" {escape_markdown(kept[0])}: {len(kept[1])} " + t("rows"))
+    return kept[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -328,26 +362,27 @@ def model_controls(prefix: str, *, models=MODEL_ORDER, default_model: str = "gmm
     models = tuple(models)
     model_name = slots[0].selectbox(t("Model"), models,
                                     index=models.index(default_model) if default_model in models else 0,
-                                    format_func=_model_title, key=f"{prefix}model")
+                                    format_func=_model_title, key=f"{prefix}model", bind="query-params")
     model = vc.get_model(model_name)
     sources = list(vc.datasets_for(model_name)) + ["synthetic"] + (["upload"] if allow_upload else [])
-    data_key = slots[1].selectbox(t("Data"), sources, format_func=_data_title, key=f"{prefix}data_{model_name}")
+    data_key = slots[1].selectbox(t("Data"), sources, format_func=_data_title, key=f"{prefix}data_{model_name}",
+                                  bind="query-params")
     k = None
     if model_name in K_CHOICES:
         choices = K_CHOICES[model_name]
         k = slots[2].selectbox(t("Components K"), choices,
                                index=choices.index(default_k) if default_k in choices else 0,
-                               key=f"{prefix}k_{model_name}")
+                               key=f"{prefix}k_{model_name}", bind="query-params")
     truth, z, seed = None, None, None
     try:
         if data_key == "synthetic":
             lo, hi, default_n = N_SYNTHETIC[model_name]
             seed_slot, n_slot = (slots[3], slots[4]) if row else st.columns(2)
             seed = int(seed_slot.number_input(t("Seed"), min_value=0, max_value=MAX_SEED, value=0, step=1,
-                                              key=f"{prefix}seed"))
+                                              key=f"{prefix}seed", bind="query-params"))
             n_label = {"coins": t("Rows N"), "linkage": t("Individuals")}.get(model_name, t("Points N"))
             n = int(n_slot.number_input(n_label, min_value=lo, max_value=hi, value=default_n, step=1,
-                                        key=f"{prefix}n_{model_name}"))
+                                        key=f"{prefix}n_{model_name}", bind="query-params"))
             x, z = _synthetic(model_name, k, n, seed)
             truth = teaching.synthetic_truth(model, k or 1)
             x_ref = _reference_sample(model_name, k)
@@ -355,10 +390,9 @@ def model_controls(prefix: str, *, models=MODEL_ORDER, default_model: str = "gmm
         elif data_key == "upload":
             up = st.file_uploader(t("CSV with columns") + " " + ", ".join(model.data_columns), type=["csv", "txt"],
                                   key=f"{prefix}upload_{model_name}")
-            if up is None:
-                st.info(t("Choose a CSV file to continue, or pick another data set."))
+            x = _uploaded_data(prefix, model_name, up)
+            if x is None:
                 return None
-            x = _read_upload(up.getvalue(), model_name)
             x_ref = x
         else:
             x = vc.load_dataset(data_key)
@@ -367,6 +401,7 @@ def model_controls(prefix: str, *, models=MODEL_ORDER, default_model: str = "gmm
         fail(err, "Check the data: see the expected columns above, or pick a built-in data set.")
         return None
 
+    _data_download(slots[1] if row else st, prefix, model, x, z, data_key)
     base = _theta_base(prefix, model_name, data_key, k)
     specs = theta_specs(model_name, k, x_ref)
     try:
@@ -386,15 +421,16 @@ def model_controls(prefix: str, *, models=MODEL_ORDER, default_model: str = "gmm
         key = base + s.name
         default = _snap(defaults[s.name], s)
         stored = st.session_state.get(key)
-        if stored is not None and _snap(stored, s) != stored:  # keep a stored value inside the slider
+        if stored is None:
+            _clamp_from_url(key, s)
+        elif _snap(stored, s) != stored:  # keep a stored value inside the slider
             st.session_state[key] = _snap(stored, s)
         if holder is None:
             vals[s.name] = float(st.session_state.get(key, default))
             continue
-        # A value already in session state wins; passing a default as well only triggers a warning.
-        extra = {} if key in st.session_state else {"value": default}
+        # Always the same default (a value in session state still wins): the URL leaves out exactly the default.
         vals[s.name] = float(place[s.group].slider(s.label, min_value=s.lo, max_value=s.hi, step=s.step, key=key,
-                                                   **extra))
+                                                   value=default, bind="query-params"))
     try:
         params = _params_from_values(model_name, k, vals)
     except ValueError as err:
@@ -406,9 +442,41 @@ def model_controls(prefix: str, *, models=MODEL_ORDER, default_model: str = "gmm
     return ModelSetup(model_name, k, data_key, title, np.asarray(x), params, truth, z, seed, base)
 
 
+def _clamp_from_url(key: str, spec: SliderSpec) -> None:
+    """A θ value in the address (first time the slider is drawn) outside the slider's range is clamped to
+    it, so that an address made with other data still opens near its view (Streamlit would drop it).
+    An in-range value off the slider's step is used as it is and snapped at the next rerun."""
+    raw = st.query_params.get(key)
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        return  # absent or not a number: Streamlit ignores it and the slider shows its default
+    if not math.isfinite(v):
+        return
+    if not spec.lo <= v <= spec.hi:
+        st.session_state[key] = _snap(v, spec)  # Streamlit rejects the URL value; this one is used instead
+
+
+def _data_download(slot, prefix: str, model, x, z, data_key: str) -> None:
+    """The data in use as a CSV file (in the model's layout: "Upload a CSV file" reads it back)."""
+    name = f"{model.name}_{data_key}"
+    label = t("Data as CSV")
+
+    def make() -> str:
+        return _export.data_csv(model, x)
+
+    _export.register_data(name, f"{label}: {_data_title(data_key)}", make)
+    slot.download_button(label, data=make, file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
+                         type="tertiary", icon=":material/download:", key=f"{prefix}data_csv")
+
+
+PARAM_SYMBOLS = {"weights": "π", "means": "μ", "variances": "σ²", "covariances": "Σ", "heads_probs": "p",
+                 "theta": "θ"}  # notation reads the same in every language
+
+
 def _short(params) -> str:
     parts = []
     for name, arr in params.to_dict().items():
         flat = np.ravel(arr)
-        parts.append(f"{name} " + ", ".join(f"{v:.3g}" for v in flat[:6]) + (" …" if flat.size > 6 else ""))
+        parts.append(f"{PARAM_SYMBOLS.get(name, name)} " + ", ".join(f"{v:.3g}" for v in flat[:6]) + (" …" if flat.size > 6 else ""))
     return "; ".join(parts)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, show, t
+from pages._common import fail, lang, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import decomposition_figure, evidence_bar_figure, fmt, gap_figure, point_q_figure, tex
@@ -57,9 +57,23 @@ def _mark_custom(context: str):
     st.session_state["eg_custom"] = context
 
 
+def _set_by_hand_in_url(expected: dict) -> bool:
+    """An address opened in a fresh session holds q(z_n) off the t-path: those values were set by hand.
+
+    On the path the sliders hold round(q, 2) (ρ: round(ρ*, 3)), which the address then repeats.
+    """
+    for key, value in expected.items():
+        try:
+            if abs(float(st.query_params.get(key, value)) - value) > 1e-9:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
 # ---- page ------------------------------------------------------------------------------------------
 st.title(t("The ELBO and the KL gap"))
-st.markdown(t(
+prose(t(
     "For any distribution q(Z) over the latent variables, log p(X|θ) splits exactly into the ELBO L(q, θ) "
     "and the gap KL(q ‖ p(Z|X, θ)) ≥ 0. Move q from the prior (t = 0) to the posterior (t = 1), or set q(z_n) "
     "for one data point by hand: log p stays put, the ELBO rises as the KL gap shrinks, and at the posterior "
@@ -82,7 +96,7 @@ st.subheader(t("Choose q"))
 qc1, qc2, qc3 = st.columns([1.15, 1.25, 1.3], gap="medium")
 with qc1:
     tt = st.slider(t("t: q from the prior p(z) (0) to the posterior p(z|x, θ) (1)"), 0.0, 1.0, step=0.01,
-                   key="eg_t", on_change=_follow_path, **({} if "eg_t" in st.session_state else {"value": 0.3}),
+                   key="eg_t", on_change=_follow_path, value=0.3, bind="query-params",
                    help=t("q_t = (1 − t)·p(z|θ) + t·p(z|x, θ) for every data point."))
     st.button(t("Set q to the posterior (E-step)"), key="eg_estep", on_click=_e_step, type="primary",
               width="stretch")
@@ -92,10 +106,16 @@ q_path = vc.interpolate_resp(prior, post, float(tt))
 with qc2:
     if n_points > 1:
         n_idx = int(st.number_input(t("Data point n"), min_value=1, max_value=n_points, value=1, step=1,
-                                    key="eg_n", on_change=_follow_path)) - 1
+                                    key="eg_n", on_change=_follow_path, bind="query-params")) - 1
     else:
         n_idx = 0
     context = f"{setup.model_name}|{setup.data_key}|{setup.k}|{setup.seed}|{n_points}|{n_idx}"
+    if "eg_custom" not in st.session_state:  # a fresh session: restore a hand-set q(z_n) from the address
+        if k <= MAX_POINT_SLIDERS:
+            expected = {f"eg_q_{sig}_{j}": round(float(v), 2) for j, v in enumerate(q_path[n_idx])}
+        else:
+            expected = {"eg_rho": round(float(params.theta[0] / (2 + params.theta[0])), 3)}
+        st.session_state["eg_custom"] = context if _set_by_hand_in_url(expected) else None
     custom = st.session_state.get("eg_custom") == context
     xn = np.ravel(x[n_idx])
     st.caption(t("x_n =") + " (" + ", ".join(f"{v:.4g}" for v in xn) + ")")
@@ -105,7 +125,7 @@ with qc2:
             for key, v in zip(keys, q_path[n_idx]):
                 st.session_state[key] = float(round(v, 2))
         raw = [st.slider(f"q(z_n = {j + 1})", 0.0, 1.0, step=0.01, key=key, on_change=_mark_custom,
-                         args=(context,)) for j, key in enumerate(keys)]
+                         args=(context,), bind="query-params") for j, key in enumerate(keys)]
         row = teaching.normalise(raw)
         if custom and sum(raw) <= 0:
             st.caption(t("All sliders at 0: q(z_n) is taken uniform."))
@@ -117,7 +137,7 @@ with qc2:
         if not custom:
             st.session_state["eg_rho"] = float(round(rho_post, 3))
         rho = st.slider(t("q(z) = Binomial(y₁, ρ): ρ"), 0.001, 0.999, step=0.001, key="eg_rho",
-                        on_change=_mark_custom, args=(context,))
+                        on_change=_mark_custom, args=(context,), bind="query-params")
         st.caption(t("The posterior is Binomial(y₁, θ/(2 + θ)), ρ =") + f" {rho_post:.4f}. "
                    + t("Move ρ to use this q for the latent z instead of the t-path."))
         row = teaching.binomial_row(y1, k, rho)
@@ -125,7 +145,8 @@ with qc2:
     if custom:
         st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
 with qc3:
-    show(point_q_figure(prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart")
+    show(point_q_figure(prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart",
+         alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
 
 try:
     dec = numbers(setup.model_name, x, params, q)
@@ -154,11 +175,12 @@ with b1:
     baseline = min(elbo_prior, dec.elbo)
     baseline -= 0.05 * max(dec.log_marginal - baseline, 1.0)
     show(evidence_bar_figure(dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
-         key="eg_bar_chart")
-    st.caption(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
+         key="eg_bar_chart",
+         alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
+    prose(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
                  "the real values: log p(X|θ) is a large negative number, so bars drawn from 0 would all look "
                  "equally long. The blue ELBO bar plus the red KL bar is exactly as long as the grey log p bar; "
-                 "the dashed line marks log p."))
+                 "the dashed line marks log p."), caption=True)
 
 st.subheader(t("Three ways to write the same ELBO"))
 st.latex(
@@ -171,10 +193,11 @@ st.latex(
     + rf"&&={tex(dec.log_marginal)}-{tex(dec.kl_posterior)}\;=\;{tex(dec.elbo)}"
     r"\end{aligned}"
 )
-show(decomposition_figure(dec, lang=lang()), key="eg_decomp_chart")
-st.caption(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
+show(decomposition_figure(dec, lang=lang()), key="eg_decomp_chart",
+     alt=t("Three rows of bars: three ways to split the same ELBO into two terms."))
+prose(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
              "the prior: how well the z drawn from q explain x, minus how far q strays from p(z). log p − KL to "
-             "the posterior: the evidence minus the gap."))
+             "the posterior: the evidence minus the gap."), caption=True)
 
 st.subheader(t("Hold q, move θ"))
 coords = teaching.selectable_coordinates(model, params)
@@ -182,8 +205,9 @@ g1, g2 = st.columns([1, 3], gap="medium")
 with g1:
     default = next((c for c in coords if c.startswith(("means[0]", "heads_probs[0]"))), coords[0])
     coord = st.selectbox(t("Coordinate of θ"), coords, index=coords.index(default),
-                         format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"eg_coord_{sig}")
-    st.markdown(t("q stays the distribution chosen above while θ moves along this coordinate (the others held). "
+                         format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"eg_coord_{sig}",
+                         bind="query-params")
+    prose(t("q stays the distribution chosen above while θ moves along this coordinate (the others held). "
                   "The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). "
                   "After the E-step it is zero at the current θ and grows away from it."))
 try:
@@ -193,4 +217,7 @@ except ValueError as err:
     st.stop()
 with g2:
     show(gap_figure(values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
-                    lang=lang()), key="eg_gap_chart")
+                    lang=lang()), key="eg_gap_chart",
+         alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
+               "is shaded."))
+show_code(vc.decompose, vc.elbo)

@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import vizcore as vc
-from pages._common import lang, show, t
+from pages._common import lang, prose, show, show_code, t
 from vizcore import teaching
 from vizcore.figures.bounds import evidence_bar_figure, fmt, tex
 
@@ -46,7 +46,7 @@ def page_entry(path: str, title: str, sentence: str, number: int) -> None:
 
 
 st.title(t("Variational lower bounds, live"))
-st.markdown(t(
+prose(t(
     "A model with hidden variables Z has a log-likelihood log p(X|θ) that is hard to maximise directly. "
     "Any distribution q(Z) gives a lower bound, the ELBO L(q, θ), and the bound misses log p by exactly "
     "KL(q ‖ p(Z|X, θ)). Move q below and watch the two pieces trade places."
@@ -54,7 +54,8 @@ st.markdown(t(
 
 left, right = st.columns([1.7, 1], gap="large")
 with left:
-    tv = st.slider(t("q from the prior p(Z) (0) to the posterior p(Z|X, θ) (1)"), 0.0, 1.0, 0.3, 0.05, key="home_t")
+    tv = st.slider(t("q from the prior p(Z) (0) to the posterior p(Z|X, θ) (1)"), 0.0, 1.0, 0.3, 0.05, key="home_t",
+                   bind="query-params")
     dec, prior_elbo = story_numbers(float(tv))
     st.latex(
         r"\log p(X\mid\theta)=\mathcal{L}(q,\theta)+\mathrm{KL}\big(q(Z)\,\|\,p(Z\mid X,\theta)\big)"
@@ -62,11 +63,13 @@ with left:
     )
     baseline = prior_elbo - 0.05 * max(dec.log_marginal - prior_elbo, 1.0)
     show(evidence_bar_figure(dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
-                             height=200), key="home_chart")
-    st.caption(t("Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). "
+                             height=200), key="home_chart",
+         alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
+    prose(t("Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). "
                  "Bars start at a common baseline below the ELBO of q = prior; log p stays fixed, the ELBO "
-                 "grows and the KL gap shrinks to 0 at the posterior."))
+                 "grows and the KL gap shrinks to 0 at the posterior."), caption=True)
 with right:
     st.subheader(t("The story, in order"))
     for i, (path, title, sentence) in enumerate(STORY, start=1):
         page_entry(path, title, sentence, i)
+show_code(vc.decompose, teaching.path_resp)

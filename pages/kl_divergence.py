@@ -9,7 +9,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import lang, show, t
+from pages._common import lang, prose, show, show_code, t
 from vizcore import kl
 from vizcore.figures import kl as klfig
 
@@ -61,7 +61,8 @@ def _copy_p_to_q(family: str) -> None:
 def _sliders(family: str, side: str) -> dict[str, float]:
     values = {}
     for name, (label, lo, hi, step, p0, q0) in PARAMS[family].items():
-        values[name] = st.slider(t(label), lo, hi, p0 if side == "p" else q0, step, key=_key(family, side, name))
+        values[name] = st.slider(t(label), lo, hi, p0 if side == "p" else q0, step, key=_key(family, side, name),
+                                 bind="query-params")
     return values
 
 
@@ -140,7 +141,7 @@ def _describe(family: str, d) -> str:
 def _explorer() -> None:
     """One pair (q, p): sliders, formula, both divergences, densities and integrand."""
     family = st.radio(t("Family"), list(FAMILIES), format_func=lambda k: t(FAMILIES[k]), horizontal=True,
-                      key="kl_family")
+                      key="kl_family", bind="query-params")
     discrete = family in ("bernoulli", "categorical")
 
     col_p, col_q = st.columns(2, gap="large")
@@ -222,18 +223,22 @@ def _explorer() -> None:
     with c_dens:
         st.subheader(t("p and q"))
         if discrete:
-            show(klfig.discrete_figure(labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities")
+            show(klfig.discrete_figure(labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
+                 alt=t("Bar chart of the probabilities of p and q for each outcome."))
         else:
-            show(klfig.density_figure(data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities")
+            show(klfig.density_figure(data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
+                 alt=t("Line chart of the densities p(x) (filled) and q(x) (dashed)."))
     with c_int:
         st.subheader(t("The integrand q log(q/p)"))
         if discrete:
-            show(klfig.discrete_integrand_figure(labels, terms, lang=lang()), key="kl_chart_integrand")
+            show(klfig.discrete_integrand_figure(labels, terms, lang=lang()), key="kl_chart_integrand",
+                 alt=t("Bar chart of the terms q log(q/p) of each outcome, positive and negative."))
             finite_terms = terms[np.isfinite(terms)]
             neg, pos = float(finite_terms[finite_terms < 0].sum()), float(finite_terms[finite_terms > 0].sum())
             pos = math.inf if np.isinf(terms).any() else pos
         else:
-            show(klfig.integrand_figure(data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand")
+            show(klfig.integrand_figure(data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand",
+                 alt=t("Area chart of the integrand q log(q/p): positive where q > p, negative where q < p."))
             neg, pos = data["parts"]
         approx = "" if discrete else "≈ "
         if neg < 0:
@@ -248,7 +253,7 @@ def _explorer() -> None:
 def _fitting() -> None:
     """Fitting a Gaussian q to a bimodal p in both directions: heatmaps and the two fits."""
     st.header(t("Fitting a Gaussian q to a bimodal p"))
-    st.markdown(t(
+    prose(t(
         "Which Gaussian q is closest to a two-humped p depends on the direction. Minimising the reverse "
         "KL(q‖p) punishes q for putting mass where p is small, so q hides inside one mode. Minimising the "
         "forward KL(p‖q) punishes q for missing mass that p has, so q stretches over both modes: its answer "
@@ -256,9 +261,11 @@ def _fitting() -> None:
     ))
     c_sep, c_w = st.columns(2, gap="large")
     with c_sep:
-        separation = st.slider(t("distance between the modes"), 0.0, 8.0, 6.0, 0.1, key="kl_fit_separation")
+        separation = st.slider(t("distance between the modes"), 0.0, 8.0, 6.0, 0.1, key="kl_fit_separation",
+                               bind="query-params")
     with c_w:
-        weight = st.slider(t("weight of the left mode"), 0.0, 1.0, 0.5, 0.05, key="kl_fit_weight")
+        weight = st.slider(t("weight of the left mode"), 0.0, 1.0, 0.5, 0.05, key="kl_fit_weight",
+                           bind="query-params")
     fits = _fits(separation, weight)
     grid, rev, fwd = fits["grid"], fits["reverse"], fits["forward"]
     st.latex(rf"p = {_num(weight)}\,\mathcal{{N}}({_num(-separation / 2)},\ 1) + "
@@ -267,15 +274,19 @@ def _fitting() -> None:
     h_rev, h_fwd = st.columns(2, gap="large")
     with h_rev:
         show(klfig.kl_heatmap(grid.means, grid.sds, grid.reverse, title=f"{t('reverse')} KL(q‖p)",
-                              minimum=(rev.mean, rev.sd, rev.kl), lang=lang()), key="kl_chart_heat_reverse")
+                              minimum=(rev.mean, rev.sd, rev.kl), lang=lang()), key="kl_chart_heat_reverse",
+             alt=t("Heatmap of the reverse KL(q‖p) over the mean and standard deviation of a Gaussian q."))
     with h_fwd:
         show(klfig.kl_heatmap(grid.means, grid.sds, grid.forward, title=f"{t('forward')} KL(p‖q)",
-                              minimum=(fwd.mean, fwd.sd, fwd.kl), lang=lang()), key="kl_chart_heat_forward")
+                              minimum=(fwd.mean, fwd.sd, fwd.kl), lang=lang()), key="kl_chart_heat_forward",
+             alt=t("Heatmap of the forward KL(p‖q) over the mean and standard deviation of a Gaussian q."))
     st.caption(t("Each cell is a Gaussian q = N(μ, σ²); the colour is KL on a log scale; "
                  "the cross marks the minimum."))
 
     show(klfig.gaussian_fit_figure(fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
-         key="kl_chart_fit")
+         key="kl_chart_fit",
+         alt=t("Line chart of a bimodal p with the best Gaussian under the reverse KL (on one mode) and under the "
+               "forward KL (over both)."))
     st.caption(t("Reverse fit: μ = {rm}, σ = {rs}, KL(q‖p) = {rk}. Forward fit (moment matching): μ = {fm}, "
                  "σ = {fs}, KL(p‖q) = {fk}.").format(rm=_num(rev.mean), rs=_num(rev.sd), rk=_fmt(rev.kl),
                                                       fm=_num(fwd.mean), fs=_num(fwd.sd), fk=_fmt(fwd.kl)))
@@ -284,10 +295,11 @@ def _fitting() -> None:
 # ---------------------------------------------------------------------------
 # Each section is a fragment: moving a slider reruns only its own section.
 st.title(t("KL divergence"))
-st.markdown(t(
+prose(t(
     "The Kullback–Leibler divergence KL(q‖p) measures how much q, an approximation, differs from p, "
     "the target, by averaging log q/p under q. It is never negative and is zero only when q = p, "
     "yet it is not a distance: swapping q and p changes its value, and the integrand itself can be negative."
 ))
 _explorer()
 _fitting()
+show_code(kl.kl_integrand, kl.kl_quad, kl.fit_gaussian)

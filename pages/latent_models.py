@@ -7,13 +7,16 @@ pages use.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, show, t
+from pages import _export
+from pages._common import fail, lang, prose, show, show_code, t
+from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs
 
@@ -107,7 +110,7 @@ def make(name: str, **kw):
 
 
 def component_tabs(K: int):
-    return st.tabs([f":{TAB_COLOURS[k]}[z = {k + 1}]" for k in range(K)])
+    return st.tabs([f":{TAB_COLOURS[k]}[z = {k + 1}]" for k in range(K)], key="lvm_tab", bind="query-params")
 
 
 def weights_line(raw) -> np.ndarray:
@@ -121,13 +124,14 @@ def weights_line(raw) -> np.ndarray:
 
 def sampling_controls(name: str, label: str = "Samples N"):
     """N, seed, Resample and the freeze switch; returns (n, seed, frozen)."""
-    n = st.slider(t(label), 10, 2000, 300, step=10, key="lvm_n")
+    n = st.slider(t(label), 10, 2000, 300, step=10, key="lvm_n", bind="query-params")
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     with c1:
-        seed = st.number_input(t("Seed"), 0, 2 ** 31 - 1, 0, step=1, key="lvm_seed")
+        seed = st.number_input(t("Seed"), 0, 2 ** 31 - 1, 0, step=1, key="lvm_seed",
+                               bind="query-params")
     with c2:
         st.button(t("Resample"), key="lvm_resample", on_click=_next_seed, width="stretch")
-    frozen = st.checkbox(t("Freeze the data"), key="lvm_freeze",
+    frozen = st.checkbox(t("Freeze the data"), key="lvm_freeze", bind="query-params",
                          help=t("Keeps the parameters that drew the data; moving the sliders then changes the "
                                 "model but not the data, as when we fit a model."))
     return int(n), int(seed), frozen
@@ -142,10 +146,36 @@ def data_params(name: str, params, extra, frozen: bool):
     store = st.session_state.setdefault("lvm_frozen_theta", {})
     if frozen:
         if name not in store:
-            store[name] = (params, extra)
+            store[name] = _frozen_from_url(name) or (params, extra)
+        p, e = store[name]
+        # in the address too (?lvm_frozen=...), so that a copied link shows the same frozen data
+        mirror("lvm_frozen", json.dumps({"model": name, "extra": e, **{k: np.asarray(v).tolist()
+                                                                     for k, v in p.to_dict().items()}},
+                                        separators=(",", ":")))
         return store[name]
     store.pop(name, None)
+    mirror("lvm_frozen", None)
     return params, extra
+
+
+def _frozen_from_url(name: str):
+    """The frozen (θ, extra) written in the address by :func:`data_params`, validated; None if absent or bad."""
+    try:
+        d = json.loads(mirrored("lvm_frozen") or "null")
+        if not isinstance(d, dict) or d.get("model") != name:
+            return None
+        model = vc.get_model(name)
+        params = model.make_params({k: d[k] for k in model.param_names})
+        extra = d.get("extra")
+        if name == "coins":
+            extra = int(extra)
+            if not 1 <= extra <= 50:
+                return None
+        else:
+            extra = None
+        return params, extra
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def log_likelihoods(name: str, x, params) -> np.ndarray:
@@ -209,10 +239,23 @@ def learning(name: str, x, params, gen_params, frozen: bool, what: str):
         ll0 = log_lik(name, x, gen_params)
         st.latex(rf"\log p_{{\theta_\text{{{t('data')}}}}}(X) = {loglik(ll0)}\qquad "
                  rf"\log p_\theta(X) - \log p_{{\theta_\text{{{t('data')}}}}}(X) = {loglik(ll - ll0)}")
-    st.markdown(t("This is the log-likelihood of the sampled {what} at the current θ, computed exactly "
+    prose(t("This is the log-likelihood of the sampled {what} at the current θ, computed exactly "
                   "(with the sum over z). Learning means choosing θ to make it as large as "
                   "possible; freeze the data and move the sliders to try by hand. The next pages maximise it "
                   "through lower bounds, which is what EM does.").format(what=t(what)))
+    data_download(name, x)
+
+
+def data_download(name: str, x) -> None:
+    """The sampled data as CSV, in the layout \"Upload a CSV file\" reads on the other pages."""
+    model = vc.get_model(name)
+
+    def make() -> str:
+        return _export.data_csv(model, x)
+
+    _export.register_data(f"latent_{name}", t("Sampled data as CSV"), make)
+    st.download_button(t("Sampled data as CSV"), data=make, file_name=f"latent_{name}.csv", mime="text/csv",
+                       on_click="ignore", type="tertiary", icon=":material/download:", key="lvm_data_csv")
 
 
 # ---- the four models ---------------------------------------------------------------------
@@ -220,13 +263,16 @@ def gmm1d_page():
     st.subheader(t("1. The generative story: z ~ p(z), then x ~ p(x | z)"))
     left, right = st.columns([1, 2.6], gap="medium")
     with left:
-        K = st.slider(t("Components K"), 1, MAX_K, 2, key="lvm_g1_k")
+        K = st.slider(t("Components K"), 1, MAX_K, 2, key="lvm_g1_k", bind="query-params")
         raw, mu, sd = [], [], []
         for k, tab in enumerate(component_tabs(K)):
             with tab:
-                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, D1["w"][k], 0.05, key=f"lvm_g1_w{k}"))
-                mu.append(st.slider(t("mean μ"), -8.0, 8.0, D1["mu"][k], 0.1, key=f"lvm_g1_mu{k}"))
-                sd.append(st.slider(t("standard deviation σ"), 0.2, 5.0, D1["sd"][k], 0.1, key=f"lvm_g1_sd{k}"))
+                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, D1["w"][k], 0.05, key=f"lvm_g1_w{k}",
+                                     bind="query-params"))
+                mu.append(st.slider(t("mean μ"), -8.0, 8.0, D1["mu"][k], 0.1, key=f"lvm_g1_mu{k}",
+                                    bind="query-params"))
+                sd.append(st.slider(t("standard deviation σ"), 0.2, 5.0, D1["sd"][k], 0.1, key=f"lvm_g1_sd{k}",
+                                    bind="query-params"))
                 st.caption(t("variance σ² = {v}").format(v=f"{sd[-1] ** 2:.3g}"))
         w = weights_line(raw)
         n, seed, frozen = sampling_controls("gmm1d")
@@ -235,32 +281,36 @@ def gmm1d_page():
     x, z = sample("gmm1d", gen, n, seed)
     grid = dens.grid_1d(*X_RANGE, mu, sd, n=300, per_component=16)
     g = on_grid("gmm1d", params, grid)
-    x0 = float(st.session_state.get("lvm_x0", 0.0))
+    x0 = float(early_value("lvm_x0", 0.0, *X_RANGE))  # the slider is drawn further down
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior")
+            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior",
+                 alt=t("Bar chart of the prior p(z): one bar per component."))
         with c2:
-            stacked = st.toggle(t("Stack the components (their top edge is p(x))"), key="lvm_stack")
+            stacked = st.toggle(t("Stack the components (their top edge is p(x))"), key="lvm_stack",
+                                bind="query-params")
             show(figs.mixture_density(grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
-                                      stacked=stacked, lang=lang(), height=340), key="lvm_fig_density")
+                                      stacked=stacked, lang=lang(), height=340), key="lvm_fig_density",
+                 alt=t("Line chart: each weighted component density, their sum p(x), and a histogram of the samples."))
         terms = [rf"{w[k]:.2f}\,\mathcal{{N}}(x \mid {mu[k]:.1f}, {sd[k]:.1f}^2)" for k in range(K)]
         st.latex(sum_rows(r"p_\theta(x) = \sum_k \pi_k\, p_\theta(x \mid z{=}k)", terms, 2))
-        st.caption(t("Grey: histogram of the {n} samples (scaled as a density). Coloured: each component "
-                     "πₖ p(x | z = k). Black: their sum, the marginal p(x) — simple pieces, a complex whole.")
-                   .format(n=n))
+        prose(t("Grey: histogram of the {n} samples (scaled as a density). Coloured: each component "
+                "πₖ p(x | z = k). Black: their sum, the marginal p(x) — simple pieces, a complex whole.")
+              .format(n=n), caption=True)
 
     st.subheader(t("2. Inference: p(z | x) by Bayes' rule"))
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        x0 = st.slider(t("Observed x"), X_RANGE[0], X_RANGE[1], 0.0, 0.1, key="lvm_x0")
+        x0 = st.slider(t("Observed x"), X_RANGE[0], X_RANGE[1], 0.0, 0.1, key="lvm_x0", bind="query-params")
         tex, _ = bayes_latex(log_likelihoods("gmm1d", np.array([x0]), params), w, at=f"x = {x0:.1f}")
         st.latex(tex)
         st.caption(t("The numerators are the heights of the coloured curves at the dotted line; the "
                      "denominator is the height of the black curve."))
     with right:
         r0 = vc.posterior("gmm1d", np.array([x0]), params)[0]
-        show(figs.responsibilities(grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp")
+        show(figs.responsibilities(grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
+             alt=t("Line chart of the posterior p(z | x) of each component across x; the curves add up to 1."))
     learning("gmm1d", x, params, gen, frozen, "points")
 
 
@@ -268,17 +318,19 @@ def gmm2d_page():
     st.subheader(t("1. The generative story: z ~ p(z), then x ~ p(x | z)"))
     left, right = st.columns([1, 2.2], gap="medium")
     with left:
-        K = st.slider(t("Components K"), 1, MAX_K, 2, key="lvm_g2_k")
+        K = st.slider(t("Components K"), 1, MAX_K, 2, key="lvm_g2_k", bind="query-params")
         raw, means, covs, sds = [], [], [], []
         for k, tab in enumerate(component_tabs(K)):
             with tab:
-                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, D2["w"][k], 0.05, key=f"lvm_g2_w{k}"))
+                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, D2["w"][k], 0.05, key=f"lvm_g2_w{k}",
+                                     bind="query-params"))
                 a, b = st.columns(2)
-                mx = a.slider(t("mean μ₁"), -6.0, 6.0, D2["mx"][k], 0.1, key=f"lvm_g2_mx{k}")
-                my = b.slider(t("mean μ₂"), -6.0, 6.0, D2["my"][k], 0.1, key=f"lvm_g2_my{k}")
-                sx = a.slider(t("sd σ₁"), 0.2, 3.0, D2["sx"][k], 0.1, key=f"lvm_g2_sx{k}")
-                sy = b.slider(t("sd σ₂"), 0.2, 3.0, D2["sy"][k], 0.1, key=f"lvm_g2_sy{k}")
-                rho = st.slider(t("correlation ρ"), -0.95, 0.95, D2["rho"][k], 0.05, key=f"lvm_g2_rho{k}")
+                mx = a.slider(t("mean μ₁"), -6.0, 6.0, D2["mx"][k], 0.1, key=f"lvm_g2_mx{k}", bind="query-params")
+                my = b.slider(t("mean μ₂"), -6.0, 6.0, D2["my"][k], 0.1, key=f"lvm_g2_my{k}", bind="query-params")
+                sx = a.slider(t("sd σ₁"), 0.2, 3.0, D2["sx"][k], 0.1, key=f"lvm_g2_sx{k}", bind="query-params")
+                sy = b.slider(t("sd σ₂"), 0.2, 3.0, D2["sy"][k], 0.1, key=f"lvm_g2_sy{k}", bind="query-params")
+                rho = st.slider(t("correlation ρ"), -0.95, 0.95, D2["rho"][k], 0.05, key=f"lvm_g2_rho{k}",
+                                bind="query-params")
                 means.append([mx, my])
                 covs.append(dens.covariance_2d(sx, sy, rho))
                 c = covs[-1]
@@ -291,32 +343,36 @@ def gmm2d_page():
     x, z = sample("gmm2d", gen, n, seed)
     gx, gy, pts = dens.grid_2d(PLANE, PLANE, n=90)
     g = on_grid("gmm2d", params, pts)
-    point = (float(st.session_state.get("lvm_px", 0.0)), float(st.session_state.get("lvm_py", 0.0)))
+    point = (float(early_value("lvm_px", 0.0, *PLANE)), float(early_value("lvm_py", 0.0, *PLANE)))
     with right:
         c1, c2 = st.columns([3, 1.1])
         with c1:
             show(figs.mixture_2d(gx, gy, g.marginal.reshape(len(gy), len(gx)), x, z, means=np.array(means),
-                                 lang=lang(), height=480), key="lvm_fig_2d")
+                                 lang=lang(), height=480), key="lvm_fig_2d",
+                 alt=t("Scatter plot of the samples on the plane, coloured by component, over contours of p(x)."))
         with c2:
-            show(figs.prior_bars(w, lang=lang(), height=300), key="lvm_fig_prior")
-            st.caption(t("Each sample first draws its component z from p(z) (its colour), then its position "
+            show(figs.prior_bars(w, lang=lang(), height=300), key="lvm_fig_prior",
+                 alt=t("Bar chart of the prior p(z): one bar per component."))
+            prose(t("Each sample first draws its component z from p(z) (its colour), then its position "
                          "from that component's Gaussian. Without the colours, only the grey contours of "
-                         "p(x) = Σₖ πₖ N(x | μₖ, Σₖ) would be seen."))
+                         "p(x) = Σₖ πₖ N(x | μₖ, Σₖ) would be seen."), caption=True)
 
     st.subheader(t("2. Inference: p(z | x) by Bayes' rule"))
     left, right = st.columns([1, 1], gap="medium")
     with left:
         a, b = st.columns(2)
-        px = a.slider(t("Point x₁"), PLANE[0], PLANE[1], 0.0, 0.1, key="lvm_px")
-        py = b.slider(t("Point x₂"), PLANE[0], PLANE[1], 0.0, 0.1, key="lvm_py")
+        px = a.slider(t("Point x₁"), PLANE[0], PLANE[1], 0.0, 0.1, key="lvm_px", bind="query-params")
+        py = b.slider(t("Point x₂"), PLANE[0], PLANE[1], 0.0, 0.1, key="lvm_py", bind="query-params")
         pt = np.array([[px, py]])
         tex, _ = bayes_latex(log_likelihoods("gmm2d", pt, params), w, at=rf"\mathbf{{x}} = ({px:.1f}, {py:.1f})",
                                 cond=r"\mathbf{x}")
         st.latex(tex)
     with right:
         r0 = vc.posterior("gmm2d", pt, params)[0]
-        show(figs.posterior_map_2d(gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map")
-        show(figs.prior_posterior_bars(w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post")
+        show(figs.posterior_map_2d(gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map",
+             alt=t("Map of the plane coloured by the most probable component at each point; a star marks the point x."))
+        show(figs.prior_posterior_bars(w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post",
+             alt=t("Bar chart: the prior p(z) next to the posterior p(z | x) for each component."))
     learning("gmm2d", x, params, gen, frozen, "points")
 
 
@@ -324,14 +380,16 @@ def coins_page():
     st.subheader(t("1. The generative story: pick a coin z ~ p(z), then toss it m times"))
     left, right = st.columns([1, 2.6], gap="medium")
     with left:
-        K = st.slider(t("Coins K"), 1, MAX_K, 2, key="lvm_c_k")
+        K = st.slider(t("Coins K"), 1, MAX_K, 2, key="lvm_c_k", bind="query-params")
         raw, probs = [], []
         for k, tab in enumerate(component_tabs(K)):
             with tab:
-                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, DC["w"][k], 0.05, key=f"lvm_c_w{k}"))
-                probs.append(st.slider(t("p(heads) of this coin"), 0.01, 0.99, DC["p"][k], 0.01, key=f"lvm_c_p{k}"))
+                raw.append(st.slider(t("weight (normalised below)"), 0.0, 1.0, DC["w"][k], 0.05, key=f"lvm_c_w{k}",
+                                     bind="query-params"))
+                probs.append(st.slider(t("p(heads) of this coin"), 0.01, 0.99, DC["p"][k], 0.01, key=f"lvm_c_p{k}",
+                                       bind="query-params"))
         w = weights_line(raw)
-        tosses = st.slider(t("Tosses per set m"), 1, 50, 10, key="lvm_c_tosses")
+        tosses = st.slider(t("Tosses per set m"), 1, 50, 10, key="lvm_c_tosses", bind="query-params")
         n, seed, frozen = sampling_controls("coins", "Sets of tosses N")
     params = make("coins", weights=w, heads_probs=probs)
     gen, m_data = data_params("coins", params, tosses, frozen)
@@ -340,32 +398,38 @@ def coins_page():
     rows = np.column_stack([h, np.full_like(h, m_data)])
     g = on_grid("coins", params, rows)
     freq = np.bincount(x[:, 0].astype(int), minlength=m_data + 1) / len(x)
-    h0 = min(int(st.session_state.get("lvm_h0", m_data // 2)), m_data)
+    if int(st.session_state.get("lvm_h0", 0)) > m_data:  # fewer tosses than the heads shown: keep h within 0..m
+        st.session_state["lvm_h0"] = m_data
+    h0 = int(early_value("lvm_h0", m_data // 2, 0, m_data, cast=int))  # the slider is drawn further down
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior")
+            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior",
+                 alt=t("Bar chart of the prior p(z): one bar per coin."))
         with c2:
-            stacked = st.toggle(t("Stack the coins (their top edge is p(h))"), key="lvm_stack")
+            stacked = st.toggle(t("Stack the coins (their top edge is p(h))"), key="lvm_stack", bind="query-params")
             show(figs.mixture_density(h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
                                       var="h", xlabel=t("heads h in m tosses"), lang=lang(), height=340),
-                 key="lvm_fig_density")
+                 key="lvm_fig_density",
+                 alt=t("Chart of the probability of h heads: each coin's weighted binomial, their sum p(h), and the "
+                       "observed fractions."))
         terms = [rf"{w[k]:.2f}\,\mathrm{{Bin}}(h \mid {m_data}, {probs[k]:.2f})" for k in range(K)]
         st.latex(sum_rows(r"p_\theta(h) = \sum_k \pi_k\, \binom{m}{h} p_k^{h} (1-p_k)^{m-h}", terms, 2))
-        st.caption(t("Grey bars: the fraction of the {n} sampled sets with h heads. Coloured: πₖ times coin "
-                     "k's binomial probabilities. Black: the mixture p(h).").format(n=n))
+        prose(t("Grey bars: the fraction of the {n} sampled sets with h heads. Coloured: πₖ times coin "
+                "k's binomial probabilities. Black: the mixture p(h).").format(n=n), caption=True)
 
     st.subheader(t("2. Inference: which coin was it? p(z | h) by Bayes' rule"))
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        h0 = st.slider(t("Observed heads h"), 0, m_data, h0, key="lvm_h0")
+        h0 = st.slider(t("Observed heads h"), 0, m_data, m_data // 2, key="lvm_h0", bind="query-params")
         row = np.array([[h0, m_data]], dtype=float)
         tex, _ = bayes_latex(log_likelihoods("coins", row, params), w, at=f"h = {h0}", cond="h")
         st.latex(tex)
     with right:
         r0 = vc.posterior("coins", row, params)[0]
         show(figs.responsibilities(h, g.resp, x0=h0, resp0=r0, discrete=True, var="h", xlabel=t("heads h in m tosses"),
-                                   lang=lang(), height=380), key="lvm_fig_resp")
+                                   lang=lang(), height=380), key="lvm_fig_resp",
+             alt=t("Line chart of the posterior p(z | h) of each coin across the number of heads h."))
     learning("coins", x, params, gen, frozen, "sets of tosses")
 
 
@@ -373,8 +437,8 @@ def linkage_page():
     st.subheader(t("1. The generative story: four observed cells, one hiding a split"))
     left, right = st.columns([1, 2.2], gap="medium")
     with left:
-        theta = st.slider("θ", 0.01, 0.99, 0.6, 0.01, key="lvm_l_theta")
-        source = st.radio(t("Data"), ["sampled", "dlr"], key="lvm_l_data", horizontal=True,
+        theta = st.slider("θ", 0.01, 0.99, 0.6, 0.01, key="lvm_l_theta", bind="query-params")
+        source = st.radio(t("Data"), ["sampled", "dlr"], key="lvm_l_data", horizontal=True, bind="query-params",
                           format_func=lambda s: t({"sampled": "Sampled from θ",
                                                    "dlr": "Dempster, Laird & Rubin (1977)"}[s]))
         if source == "sampled":
@@ -392,12 +456,14 @@ def linkage_page():
     with left:
         st.latex(rf"y = ({y1}, {y2}, {y3}, {y4}),\quad n = {y1 + y2 + y3 + y4}")
     with right:
-        show(figs.linkage_cells(theta, y[0], lang=lang(), height=380), key="lvm_fig_cells")
+        show(figs.linkage_cells(theta, y[0], lang=lang(), height=380), key="lvm_fig_cells",
+             alt=t("Stacked bars of the four cell probabilities, the first split into its parts 1/2 and θ/4, with "
+                   "the observed proportions."))
         st.latex(rf"\begin{{aligned}} y &\sim \mathrm{{Mult}}\Big(n;\ \tfrac12 + \tfrac{{\theta}}{{4}},\ "
                  rf"\tfrac{{1-\theta}}{{4}},\ \tfrac{{1-\theta}}{{4}},\ \tfrac{{\theta}}{{4}}\Big) \\ "
                  rf"&= \mathrm{{Mult}}({y1 + y2 + y3 + y4};\ {0.5 + theta / 4:.4f},\ "
                  rf"{(1 - theta) / 4:.4f},\ {(1 - theta) / 4:.4f},\ {theta / 4:.4f}) \end{{aligned}}")
-        st.markdown(t("The first cell's probability 1/2 + θ/4 is a sum of two parts. The complete data would say, "
+        prose(t("The first cell's probability 1/2 + θ/4 is a sum of two parts. The complete data would say, "
                       "for each of the y₁ individuals, which part it came from; the latent z is the number from "
                       "the θ/4 part. With z known, θ would be estimated by counting: "
                       "θ̂ = (z + y₄) / (z + y₂ + y₃ + y₄)."))
@@ -427,7 +493,7 @@ def linkage_page():
             centre = int(np.argmax(post))
             lo, hi = max(0, centre - 200), min(post.size - 1, centre + 200)
         show(figs.linkage_posterior(zs[lo:hi + 1], post[lo:hi + 1], z_true=z_true, lang=lang(), height=360),
-             key="lvm_fig_post")
+             key="lvm_fig_post", alt=t("Bar chart of the posterior p(z | y) of the hidden split z."))
     learning("linkage", y, params, gen, frozen, "counts")
 
 
@@ -435,11 +501,11 @@ def linkage_page():
 st.title(t("Latent-variable models"))
 intro, formulas = st.columns([1.4, 1], gap="medium", vertical_alignment="center")
 with intro:
-    st.markdown(t("A latent-variable model tells a story: first a hidden $z$ is drawn from $p_\\theta(z)$, then the "
+    prose(t("A latent-variable model tells a story: first a hidden $z$ is drawn from $p_\\theta(z)$, then the "
                   "observed $x$ from $p_\\theta(x \\mid z)$. Both pieces are simple, yet the marginal $p_\\theta(x)$ "
                   "that we actually observe can be complex. Bayes' rule turns the story around to infer $z$ from "
                   "$x$, and learning chooses $\\theta$ to make the observed data likely."))
-    choice = st.radio(t("Model"), list(MODEL_LABELS), key="lvm_model", horizontal=True,
+    choice = st.radio(t("Model"), list(MODEL_LABELS), key="lvm_model", horizontal=True, bind="query-params",
                       format_func=lambda s: t(MODEL_LABELS[s]))
 with formulas:
     st.latex(r"\begin{aligned} p_\theta(x, z) &= p_\theta(z)\, p_\theta(x \mid z) \\ "
@@ -447,3 +513,4 @@ with formulas:
              r"p_\theta(z \mid x) &= \dfrac{p_\theta(x \mid z)\, p_\theta(z)}{\sum_{z'} p_\theta(x \mid z')\, "
              r"p_\theta(z')} \end{aligned}")
 {"gmm1d": gmm1d_page, "gmm2d": gmm2d_page, "coins": coins_page, "linkage": linkage_page}[choice]()
+show_code(dens.on_grid, vc.posterior)

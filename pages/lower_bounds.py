@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, show, t
+from pages._common import fail, lang, prose, show, show_code, stop, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
@@ -65,7 +65,7 @@ def _default_plane(coords: list[str], first: str) -> tuple[str, str]:
 
 # ---- page ------------------------------------------------------------------------------------------
 st.title(t("Maximising through lower bounds"))
-st.markdown(t(
+prose(t(
     "When f(θ) = log p(X|θ) or its gradient is hard to work with, maximise a family of simpler functions "
     "g ≤ f instead. Every distribution q(Z) gives one: the ELBO L(q, θ). With q = p(Z|X, θ′), the posterior "
     "at an anchor θ′, the bound touches f at θ′; climbing such bounds climbs f."
@@ -83,9 +83,9 @@ st.subheader(t("One coordinate: f and a family of bounds"))
 c1, c2, c3, c4 = st.columns([1.1, 1.2, 1.3, 1.5])
 default_coord = next((c for c in coords if c.startswith(("means[0]", "heads_probs[0]"))), coords[0])
 coord = c1.selectbox(t("Coordinate of θ on the x-axis"), coords, index=coords.index(default_coord),
-                     format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_coord_{sig}",
+                     format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_coord_{sig}", bind="query-params",
                      help=t("The other parameters stay at the values of the θ sliders."))
-n_anchors = c2.slider(t("Number of anchors θ′"), 1, MAX_ANCHORS, 5, key="lb_anchors",
+n_anchors = c2.slider(t("Number of anchors θ′"), 1, MAX_ANCHORS, 5, key="lb_anchors", bind="query-params",
                       help=t("Each anchor θ′ gives one bound L(q_θ′, θ) with q_θ′ = p(Z|X, θ′)."))
 try:
     fam, summ = compute_family(setup.model_name, x, params, coord, int(n_anchors))
@@ -97,10 +97,10 @@ n_a = len(fam.anchors)
 # The key names what the options mean (coordinate, number of anchors): a new meaning starts at the middle anchor.
 pick = c3.selectbox(t("Chosen anchor θ′"), list(range(n_a)), index=n_a // 2,
                     format_func=lambda i: f"θ′{i + 1}:  {label} = {fam.anchors[i]:.4g}",
-                    key=f"lb_anchor_{sig}_{coord}_{n_a}",
+                    key=f"lb_anchor_{sig}_{coord}_{n_a}", bind="query-params",
                     help=t("Its bound is the one drawn dotted and the one shown in the 2-D view."))
 s = c4.slider(t("Dotted bound: q from the prior (0) to the posterior at θ′ (1)"), 0.0, 1.0, 0.5, 0.05,
-              key="lb_blend", help=t("q_s = (1 − s)·p(z|θ′) + s·p(z|x, θ′). Only s = 1 is a posterior."))
+              key="lb_blend", bind="query-params", help=t("q_s = (1 − s)·p(z|θ′) + s·p(z|x, θ′). Only s = 1 is a posterior."))
 a_val = float(fam.anchors[pick])
 try:
     extra, l_at, kl_at = compute_blend(setup.model_name, x, params, coord, a_val, float(s), fam.values)
@@ -114,7 +114,7 @@ cur = teaching.coordinate_value(model, params, coord)
 
 fig_col, num_col = st.columns([2.7, 1], gap="medium")
 with num_col:
-    show_env = st.checkbox(t("Show the envelope"), value=True, key="lb_envelope")
+    show_env = st.checkbox(t("Show the envelope"), value=True, key="lb_envelope", bind="query-params")
     best = summ.best_bound
     st.metric(t("max of f"), fmt(summ.max_f), help=t("at") + f" {label} = {summ.argmax_f:.4g}")
     st.metric(t("highest single bound"), fmt(summ.bound_max[best]),
@@ -133,7 +133,9 @@ with fig_col:
         extra_label=t("dotted bound, q_s with") + f" s = {s:.2f}",
         extra_anchor=(a_val, float(fam.anchor_log_marginal[pick])), current=cur, lang=lang(),
     )
-    show(fig, key="lb_family_chart")
+    show(fig, key="lb_family_chart",
+         alt=t("Line chart of log p(X|θ) over one coordinate of θ with a family of lower bounds, each touching it "
+               "at its anchor."))
 tol = 1e-7 * max(1.0, abs(summ.max_f))
 if s >= 1:
     note = t("With s = 1, q is the posterior at θ′: the dotted bound touches f at θ′ (gap 0 to rounding).")
@@ -144,10 +146,10 @@ else:
     note = (t("This q is not the posterior at θ′, yet its bound reaches f at") + f" {label} = {fam.values[i_min]:.4g}: "
             + t("there q happens to equal the posterior p(Z|X, θ). (q = p(z) is the posterior wherever the "
                 "components coincide, for then the data say nothing about z.)"))
-st.caption(t("Blue: the bounds, each touching f (black) at its anchor ○; ▲ marks each bound's maximum, ★ the "
+prose(t("Blue: the bounds, each touching f (black) at its anchor ○; ▲ marks each bound's maximum, ★ the "
              "maximum of f: a single bound peaks below it. Green dashed: the envelope, which hugs f as anchors "
-             "get dense. Orange dotted: the bound of a q that is no posterior, built at the chosen anchor ◆.")
-           + " " + note)
+        "get dense. Orange dotted: the bound of a q that is no posterior, built at the chosen anchor ◆.")
+      + " " + note, caption=True)
 
 formula.latex(
     r"\begin{aligned}"
@@ -163,22 +165,27 @@ formula.latex(
     r"\end{aligned}"
 )
 
+show_code(vc.bound_family)
+
 # ---- 2-D view ------------------------------------------------------------------------------------
 st.subheader(t("Two coordinates at once"))
 if len(coords) < 2:
     st.info(t("Here θ has a single coordinate that can move on its own, so there is no plane to draw: "
               "the curve above is the whole story."))
-    st.stop()
+    stop()  # st.stop(), after the sidebar's Export panel
 anchor_params = teaching.with_coordinate(model, params, coord, a_val)
 px_default, _ = _default_plane(coords, coord)
 e1, e2, e3 = st.columns([1, 1, 1])
 name_x = e1.selectbox(t("x-axis"), coords, index=coords.index(px_default),
-                      format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_px_{sig}")
+                      format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_px_{sig}",
+                      bind="query-params")
 y_opts = [c for c in coords if c != name_x and not (name_x.startswith("weights") and c.startswith("weights"))]
 _, py_default = _default_plane(coords, name_x)
 name_y = e2.selectbox(t("y-axis"), y_opts, index=y_opts.index(py_default) if py_default in y_opts else 0,
-                      format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_py_{sig}")
-show_bound = e3.checkbox(t("Contours of the chosen bound"), value=True, key="lb_plane_bound")
+                      format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"lb_py_{sig}",
+                      bind="query-params")
+show_bound = e3.checkbox(t("Contours of the chosen bound"), value=True, key="lb_plane_bound",
+                          bind="query-params")
 try:
     view = compute_plane(setup.model_name, x, anchor_params, name_x, name_y)
 except ValueError as err:
@@ -192,9 +199,10 @@ with p1:
                       touch=touch, argmax_f=ties,
                       argmax_bound=_argmax2d(view, view.bound) if show_bound else None,
                       x_label=coordinate_label(name_x), y_label=coordinate_label(name_y), lang=lang()),
-         key="lb_plane_chart")
+         key="lb_plane_chart",
+         alt=t("Filled contour map of log p(X|θ) over two coordinates of θ, with dotted contours of one bound."))
 with p2:
-    st.markdown(t("Filled contours: log p(X|θ) over the two coordinates, the other parameters held at θ′. "
+    prose(t("Filled contours: log p(X|θ) over the two coordinates, the other parameters held at θ′. "
                   "○ is the chosen anchor θ′, where the bound L(q_θ′, θ) touches log p. Its dotted contours sit "
                   "inside those of log p at the same level, because the bound is below everywhere. Its maximum ▲ "
                   "is where an M-step over these two coordinates would move: uphill on log p, since "

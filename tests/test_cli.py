@@ -123,3 +123,29 @@ def test_bad_csv_one_error_line(tmp_path, content):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), out.stderr
+
+
+def test_one_row_and_overflow_from_the_command_line(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("x\n42\n")
+    out = run("em", "--model", "gmm1d", "--data", str(one), "--init",
+              '{"weights": [0.5, 0.5], "means": [40, 45], "variances": [4, 4]}', "--iters", "20")
+    assert out.returncode == 0, out.stderr
+    d = strict_json(out.stdout)  # no NaN or infinity anywhere in the output
+    assert d["n_samples"] == 1 and d["variance_floor_used"] is True
+    assert all(v > 0 for v in d["steps"][-1]["params"]["variances"])
+    over = tmp_path / "over.csv"
+    over.write_text("x\n1\n1e400\n")
+    out = run("em", "--model", "gmm1d", "--data", str(over), "--init", '{"weights": [1.0], "means": [0], "variances": [1]}')
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "row 3" in lines[0] and "finite" in lines[0]
+
+
+def test_a_million_rows_from_the_command_line(tmp_path):
+    f = tmp_path / "million.csv"
+    f.write_bytes(b"x1,x2\n" + b"3.600000,79.000000\n" * 10**6)
+    out = run("em", "--model", "gmm2d", "--data", str(f), "--init", "{}")
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "5 MB" in lines[0], out.stderr

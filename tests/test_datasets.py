@@ -264,3 +264,37 @@ def test_synthetic_bad_params_raise():
         vc.synthetic("gmm1d", dict(weights=[0.3, 0.3], means=[0, 1], variances=[1, 1]), 10, seed=0)
     with pytest.raises(ValueError, match="variances"):
         vc.synthetic("gmm1d", dict(weights=[0.5, 0.5], means=[0, 1], variances=[1, 0]), 10, seed=0)
+
+
+# ---------------------------------------------------------------------------------
+# read_csv: more of the catalogue (overflow, one row, 10^6 rows)
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("cell", ["1e400", "-1e400", "1e309", "9" * 400])
+def test_read_csv_overflowing_numbers_are_not_finite(cell):
+    # float("1e400") is inf: the message names the row and says "finite", never a traceback
+    msg = _error(f"x\n1\n{cell}\n", "gmm1d")
+    assert "row 3" in msg and "finite" in msg
+
+
+def test_read_csv_largest_finite_numbers_are_read():
+    np.testing.assert_array_equal(vc.read_csv("1e308\n-1e308\n", "gmm1d"), [1e308, -1e308])
+
+
+@pytest.mark.parametrize("text,model,shape", [
+    ("x\n72.5\n", "gmm1d", (1,)),
+    ("3.6,79\n", "gmm2d", (1, 2)),
+    ("heads,tosses\n5,10\n", "coins", (1, 2)),
+    ("125,18,20,34\n", "linkage", (1, 4)),
+])
+def test_read_csv_one_row(text, model, shape):
+    # one row is valid data for vizcore (the app asks for two rows for a mixture, see pages/_guards.py)
+    x = vc.read_csv(text, model)
+    assert x.shape == shape and np.all(np.isfinite(x))
+
+
+def test_read_csv_a_million_rows_over_the_limit_is_refused_before_parsing(tmp_path):
+    big = b"eruptions,waiting\n" + b"3.600000,79.000000\n" * 10**6  # 19 MB
+    assert "at most 5 MB" in _error(big, "gmm2d")
+    f = tmp_path / "million.csv"
+    f.write_bytes(big)
+    assert "at most 5 MB" in _error(f, "gmm2d")

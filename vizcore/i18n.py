@@ -7,10 +7,14 @@ Pure Python: importable from figure builders and the command line.
 """
 from __future__ import annotations
 
+import re
+
+from .i18n_zh import ZH
+
 LANGUAGES = ("en", "zh")
 
-# Filled by the classroom issue; English needs no table.
-_TABLES: dict[str, dict[str, str]] = {"zh": {}}
+# English is the key and needs no table; vizcore/i18n_zh.py holds 简体中文.
+_TABLES: dict[str, dict[str, str]] = {"zh": ZH}
 
 
 def tr(text: str, lang: str = "en") -> str:
@@ -18,3 +22,30 @@ def tr(text: str, lang: str = "en") -> str:
     if lang == "en":
         return text
     return _TABLES.get(lang, {}).get(text, text)
+
+
+# vizcore's errors read "<name>: expected <what>, got <value>" (see vizcore/_validation.py).
+_EXPECTED = re.compile(r"^(?P<name>[^:\n]{1,80}): expected (?P<what>.+?), got (?P<got>.*)$", re.S)
+
+
+def tr_message(message: str, lang: str = "en") -> str:
+    """A vizcore error message in ``lang``.
+
+    A message with its own entry is looked up whole. Otherwise a message of the form
+    ``"<name>: expected <what>, got <value>"`` is rebuilt from the template
+    ``"{name}: expected {what}, got {got}"`` with ``name``, ``what`` and ``got`` each looked
+    up (``what`` under ``"expected <what>"``); a part without an entry stays as it is, so
+    the values (numbers, shapes, file contents) always come through unchanged.
+    """
+    if lang == "en":
+        return message
+    whole = tr(message, lang)
+    if whole != message:
+        return whole
+    m = _EXPECTED.match(message)
+    if not m:
+        return message
+    what = tr("expected " + m["what"], lang)
+    what = m["what"] if what == "expected " + m["what"] else what
+    return tr("{name}: expected {what}, got {got}", lang).format(
+        name=tr(m["name"], lang), what=what, got=tr(m["got"], lang))

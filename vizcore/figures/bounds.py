@@ -252,7 +252,8 @@ def decomposition_figure(dec, *, lang: str = "en", height: int = 280) -> go.Figu
                              meta="term1", text=[f"{n1} = {fmt(v1)}"], textposition="inside",
                              insidetextanchor="start", textfont=dict(size=12, color="white"),
                              hovertemplate=f"{n1} = {fmt(v1)}<extra></extra>"))
-        fig.add_trace(go.Bar(y=[label], x=[v2], base=[v1], orientation="h", marker=dict(color=c2), name=n2,
+        fig.add_trace(go.Bar(y=[label], x=[v2], base=[v1], orientation="h", name=n2,
+                             marker=dict(color=c2, pattern=dict(shape="/", fillmode="overlay")),  # hatched: not by colour alone
                              meta="term2", hovertemplate=f"{n2} = {fmt(v2)}<extra></extra>"))
     fig.add_vline(x=float(dec.elbo), line=dict(color=ELBO, width=2, dash="dash"),
                   annotation_text=f"L(q,θ) = {fmt(dec.elbo)}", annotation_position="top",
@@ -276,7 +277,7 @@ def gap_figure(values, log_marginal, bound, *, current=None, x_label: str = "θ"
     v = np.asarray(values, dtype=float)
     f, b = _finite(log_marginal), _finite(bound)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5), meta="bound",
+    fig.add_trace(go.Scatter(x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5, dash="dash"), meta="bound",
                              name=tr("ELBO L(q, θ), q held fixed", lang),
                              hovertemplate="L = %{y:.3f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
@@ -307,17 +308,21 @@ def point_q_figure(prior_row, posterior_row, q_row, *, lang: str = "en", height:
     pr, po, q = (np.asarray(a, dtype=float) for a in (prior_row, posterior_row, q_row))
     k = q.size
     fig = go.Figure()
-    series = ((tr("prior p(z)", lang), pr, "#999999"), (tr("posterior p(z|x)", lang), po, LOG_P), ("q(z)", q, Q))
+    # colour is not the only cue: the bars also differ in fill pattern, the lines in dash
+    series = ((tr("prior p(z)", lang), pr, "#999999", ".", "dot"), (tr("posterior p(z|x)", lang), po, LOG_P, "", "solid"),
+              ("q(z)", q, Q, "/", "dash"))
     if k <= 8:
         cats = [str(j + 1) for j in range(k)]
-        for name, y, c in series:
-            fig.add_trace(go.Bar(x=cats, y=y, name=name, marker=dict(color=c), meta=name,
+        for name, y, c, pattern, _ in series:
+            fig.add_trace(go.Bar(x=cats, y=y, name=name, meta=name,
+                                 marker=dict(color=c, pattern=dict(shape=pattern, fillmode="overlay")),
                                  hovertemplate="z = %{x}: %{y:.4f}<extra>" + name + "</extra>"))
         xlab = tr("component k", lang)
     else:
         z = np.arange(k)
-        for name, y, c in series:
-            fig.add_trace(go.Scatter(x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5), meta=name))
+        for name, y, c, _, dash in series:
+            fig.add_trace(go.Scatter(x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5, dash=dash),
+                                     meta=name))
         xlab = "z"
     base_layout(fig, height=height, xaxis=xlab, yaxis=tr("probability", lang))
     fig.update_yaxes(rangemode="tozero")

@@ -101,6 +101,7 @@ def discrete_figure(labels, p, q, *, lang: str = "en", height: int = 340) -> go.
     fig.add_bar(x=labels, y=p, name=f"p · {tr('target', lang)}", marker_color=P,
                 text=[f"{v:.2f}" for v in p], textposition="outside")
     fig.add_bar(x=labels, y=q, name=f"q · {tr('approximation', lang)}", marker_color=Q,
+                marker_pattern=dict(shape="/", fillmode="overlay"),  # hatched: q differs from p by more than its colour
                 text=[f"{v:.2f}" for v in q], textposition="outside")
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1.15])

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import LOG_P, base_layout, component_colour
+from ._style import LOG_P, base_layout, component_colour, component_dash, component_symbol
 
 HIST = "rgba(120,120,120,0.35)"
 
@@ -97,7 +97,8 @@ def mixture_density(grid, joint, marginal, *, hist=None, x0=None, stacked: bool 
         term = f"π{k + 1}·p({var} | z = {k + 1})"
         traces.append(go.Scatter(
             x=_f32(grid), y=_f32(joint[:, k]), mode=mode, name=term,
-            line=dict(color=component_colour(k), width=2.5), marker=dict(size=5),
+            line=dict(color=component_colour(k), width=2.5, dash=None if stacked else component_dash(k)),
+            marker=dict(size=5, symbol=component_symbol(k)),
             stackgroup="comp" if stacked else None,
             fillcolor=_rgba(component_colour(k), 0.45) if stacked else None,
             hovertemplate=term + " = %{y:.4g}<extra>" + var + " = %{x:.3g}</extra>",
@@ -120,7 +121,8 @@ def responsibilities(grid, resp, *, x0=None, resp0=None, discrete: bool = False,
     for k in range(K):
         traces.append(go.Scatter(
             x=_f32(grid), y=_f32(resp[:, k]), mode="lines+markers" if discrete else "lines",
-            name=f"p(z = {k + 1} | {var})", line=dict(color=component_colour(k), width=2.5), marker=dict(size=5),
+            name=f"p(z = {k + 1} | {var})", line=dict(color=component_colour(k), width=2.5, dash=component_dash(k)),
+            marker=dict(size=5, symbol=component_symbol(k)),
             hovertemplate=f"p(z = {k + 1} | {var})" + " = %{y:.4f}<extra>" + var + " = %{x:.3g}</extra>",
         ))
     if x0 is not None and resp0 is not None:
@@ -157,7 +159,7 @@ def mixture_2d(gx, gy, density, samples, z, *, point=None, means=None, lang: str
         sel = z == k
         traces.append(go.Scatter(
             x=_f32(samples[sel, 0]), y=_f32(samples[sel, 1]), mode="markers", name=f"z = {k + 1}",
-            marker=dict(color=component_colour(k), size=5, opacity=0.65),
+            marker=dict(color=component_colour(k), size=5, opacity=0.65, symbol=component_symbol(k)),
             hovertemplate=f"z = {k + 1}" + "<br>(%{x:.2f}, %{y:.2f})<extra></extra>",
         ))
     if means is not None:
@@ -198,6 +200,15 @@ def posterior_map_2d(gx, gy, resp, point=None, *, lang: str = "en", height: int 
     if point is not None:
         traces.append(_star(point, lang))
     fig = go.Figure(data=traces)
+    # each region says which z it is: the map is not read by colour alone
+    gxx, gyy = np.meshgrid(gx, gy)
+    for k in range(K):
+        cells = best == k
+        if cells.sum() >= 0.01 * best.size:
+            cx, cy = gxx[cells].mean(), gyy[cells].mean()  # the centroid, or the region's cell nearest to it
+            i = int(np.argmin(np.where(cells, (gxx - cx) ** 2 + (gyy - cy) ** 2, np.inf)))
+            fig.add_annotation(x=float(gxx.flat[i]), y=float(gyy.flat[i]), text=f"<b>z = {k + 1}</b>",
+                               showarrow=False, font=dict(size=14, color="black"), bgcolor="rgba(255,255,255,0.75)")
     base_layout(fig, title=tr("Most probable z at each x (darker = surer)", lang), xaxis="x₁", yaxis="x₂",
                 height=height)
     fig.update_layout(**_square_axes(gx, gy))

@@ -220,7 +220,7 @@ def iwae_k_figure(ks, means, ses, log_evidence: float, elbo: float, *, lang: str
     fig.add_scatter(x=ends, y=[elbo] * 2, mode="lines", name=f"ELBO = L_1 = {fmt(elbo)}",
                     line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")
     fig.update_xaxes(type="log", tickvals=[int(k) for k in ks], ticktext=[str(int(k)) for k in ks])
-    return base_layout(fig, xaxis=tr("number of samples K (log scale)", lang), yaxis="nats", height=height)
+    return base_layout(fig, xaxis=tr("number of samples K (log scale)", lang), yaxis=tr("nats", lang), height=height)
 
 
 def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None = None, theta_label: str = "θ",
@@ -234,7 +234,8 @@ def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None
     for a, k in enumerate(ks):
         name = "L_1 = ELBO" if int(k) == 1 else f"L_{int(k)}"
         fig.add_scatter(x=thetas[idx], y=_list(np.asarray(bounds[a])[idx]), mode="lines", name=name,
-                        line=dict(color=K_COLOURS[a % len(K_COLOURS)], width=2, dash="solid" if a == 0 else "dash"),
+                        line=dict(color=K_COLOURS[a % len(K_COLOURS)], width=2,
+                                  dash=("dash", "dot", "dashdot", "longdash")[a % 4]),  # log p alone is solid
                         hovertemplate="θ = %{x:.3f}<br>" + name + " = %{y:.4f}<extra></extra>")
     if current is not None:
         fig.add_vline(x=current, line=dict(color="#888888", dash="dot"))
@@ -243,7 +244,7 @@ def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None
     hi = float(np.nanmax(lp))
     span = max(hi - float(np.nanmin(lp)), 1e-3)
     fig.update_yaxes(range=[max(lo, float(np.nanmin(lp)) - 0.6 * span) - 0.05 * span, hi + 0.1 * span])
-    return base_layout(fig, xaxis=theta_label, yaxis="nats", height=height)
+    return base_layout(fig, xaxis=theta_label, yaxis=tr("nats", lang), height=height)
 
 
 def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height: int = 460) -> go.Figure:
@@ -319,7 +320,7 @@ def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: st
     fig.add_scatter(x=mus[idx], y=_list(lp[idx]), mode="lines", name="log p(X|θ)", line=dict(color=LOG_P, width=3),
                     hovertemplate="μ₀ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
     fig.add_scatter(x=mus[idx], y=_list(bd[idx]), mode="lines", name=tr("restricted bound", lang) + " L(q_t, θ)",
-                    line=dict(color=ELBO, width=2.5), hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>")
+                    line=dict(color=ELBO, width=2.5, dash="dash"), hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>")
     lp_t, bd_t = float(np.interp(mu_t, mus, lp)), float(np.interp(mu_t, mus, bd))
     fig.add_scatter(x=[mu_t, mu_t], y=[bd_t, lp_t], mode="lines+markers", name=f"{tr('gap at', lang)} θ_t = {fmt(lp_t - bd_t)}",
                     line=dict(color=KL, width=3), marker=dict(size=8, color=KL))
@@ -329,14 +330,14 @@ def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: st
     hi = float(window.max())
     lo = float(min(np.nanmin(bd), hi - 2.0))
     fig.update_yaxes(range=[max(lo, hi - 6.0), hi + 0.4])
-    return base_layout(fig, xaxis="μ₀", yaxis="nats", height=height)
+    return base_layout(fig, xaxis="μ₀", yaxis=tr("nats", lang), height=height)
 
 
 def vem_trace_figure(vem_log_p, vem_bound, em_log_p, *, current: int | None = None, lang: str = "en",
                      height: int = 340) -> go.Figure:
     """Per iteration: log p(X|θ_t) for variational EM and exact EM, and the variational bound L(q_t, θ_t)."""
     fig = go.Figure()
-    for y, name, colour, dash in ((em_log_p, f"{tr('exact EM', lang)}: log p(X|θ_t)", EXACT, "solid"),
+    for y, name, colour, dash in ((em_log_p, f"{tr('exact EM', lang)}: log p(X|θ_t)", EXACT, "dot"),
                                   (vem_log_p, f"{tr('variational EM', lang)}: log p(X|θ_t)", LOG_P, "solid"),
                                   (vem_bound, f"{tr('variational EM', lang)}: L(q_t, θ_t)", ELBO, "dash")):
         y = np.asarray(y, dtype=float)[:MAX_POINTS]
@@ -350,7 +351,7 @@ def vem_trace_figure(vem_log_p, vem_bound, em_log_p, *, current: int | None = No
     lo = float(np.nanmin(np.asarray(vem_bound, dtype=float)[1:])) if len(vem_bound) > 1 else float(np.nanmin(allv))
     span = max(hi - lo, 0.05)
     fig.update_yaxes(range=[max(float(np.nanmin(allv)), lo - 0.1 * span, hi - 4.0), hi + 0.1 * span])
-    return base_layout(fig, xaxis=tr("iteration t", lang), yaxis="nats", height=height)
+    return base_layout(fig, xaxis=tr("iteration t", lang), yaxis=tr("nats", lang), height=height)
 
 
 def vem_contour_figure(mus, sds, log_p, vem_path, em_path, *, current: int | None = None, lang: str = "en",

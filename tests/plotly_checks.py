@@ -1,0 +1,144 @@
+"""Checks on what an AppTest run shows: plotly specs with no NaN/inf leaks, no "nan" in text.
+
+Plotly encodes numpy arrays as typed arrays ``{"dtype", "bdata"[, "shape"]}`` (base64) and
+turns a NaN or an infinity inside a plain list into ``null``. A page may use non-finite
+values on purpose in two ways only, and both are allowed here:
+
+* a *placeholder*: an array that is entirely NaN/null (an empty trace that animation
+  frames fill in, e.g. the bound before the first E-step);
+* a *separator*: an isolated NaN/null among finite values (plotly's way to break a line
+  into segments: ``x0, x1, None, x2, x3, None``).
+
+Anything else is a leak: an infinity anywhere, two NaN in a row inside a series with
+finite values, a heatmap with no finite cell, or a non-finite typed array in the layout
+(axis ranges, shapes, annotations). Null in ``layout.updatemenus`` (the
+standard ``args: [null, {...}]`` of an animation's play button) is plotly's convention.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+
+import numpy as np
+
+_TYPED = ("dtype", "bdata")
+
+
+def decode(v) -> np.ndarray:
+    """A typed array ``{dtype, bdata[, shape]}`` as a numpy array."""
+    a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    if "shape" in v:
+        a = a.reshape([int(s) for s in str(v["shape"]).split(",")])
+    return a
+
+
+def _series_problem(values: np.ndarray) -> str | None:
+    """None if the non-finite values of a 1-D float series are placeholders or separators."""
+    if np.isinf(values).any():
+        return "infinity"
+    bad = np.isnan(values)
+    if not bad.any() or bad.all():
+        return None
+    if (bad[1:] & bad[:-1]).any():
+        return "consecutive NaN inside a series with finite values"
+    return None
+
+
+def _numbers(v) -> np.ndarray | None:
+    """A list of numbers/nulls (any depth) as a float array; None if it holds anything else."""
+    try:
+        a = np.array(v, dtype=float)  # None → nan
+    except (TypeError, ValueError):
+        return None
+    return a if a.dtype.kind == "f" else None
+
+
+def problems(spec: dict) -> list[str]:
+    """Every non-finite value in a plotly spec that is not a placeholder or a separator."""
+    out: list[str] = []
+
+    def check_array(path: str, a: np.ndarray, in_layout: bool, typed: bool = False):
+        if a.dtype.kind not in "fc":
+            return
+        a = np.asarray(a, dtype=float)
+        if in_layout:  # plain lists may hold null (e.g. range [null, 5]: plotly autoranges that end)
+            if np.isinf(a).any() or (typed and np.isnan(a).any()):
+                out.append(f"{path}: non-finite value in the layout")
+            return
+        if a.ndim >= 2:  # a heatmap/surface: NaN marks cells outside the valid region; not all of them
+            if np.isinf(a).any():
+                out.append(f"{path}: infinity")
+            elif a.size > 1 and np.isnan(a).all():
+                out.append(f"{path}: every cell NaN")
+            return
+        for r in a.reshape(1, -1):
+            p = _series_problem(r)
+            if p:
+                out.append(f"{path}: {p}")
+                return
+
+    def walk(o, path: str, in_layout: bool):
+        if isinstance(o, dict):
+            if all(k in o for k in _TYPED):
+                check_array(path, decode(o), in_layout, typed=True)
+                return
+            for k, v in o.items():
+                walk(v, f"{path}.{k}", in_layout)
+        elif isinstance(o, list):
+            if not o:
+                return
+            if all(isinstance(v, (int, float)) or v is None for v in o) and not all(isinstance(v, bool) for v in o):
+                if path.split(".")[1:2] == ["updatemenus"] or ".updatemenus" in path:
+                    return
+                check_array(path, np.array([math.nan if v is None else float(v) for v in o]), in_layout)
+                return
+            nested = _numbers(o) if all(isinstance(v, list) for v in o) else None
+            if nested is not None and nested.ndim == 2:
+                check_array(path, nested, in_layout)
+                return
+            for i, v in enumerate(o):
+                walk(v, f"{path}[{i}]", in_layout)
+        elif isinstance(o, float) and not math.isfinite(o):
+            if not (".updatemenus" in path):
+                out.append(f"{path}: non-finite number {o}")
+
+    def parse_constant(c):
+        return float(c)  # NaN / Infinity / -Infinity literals, should a serializer write them
+
+    if isinstance(spec, str):
+        spec = json.loads(spec, parse_constant=parse_constant)
+    walk(spec.get("data", []), "data", False)
+    walk(spec.get("frames", []), "frames", False)
+    walk(spec.get("layout", {}), "layout", True)
+    return out
+
+
+def chart_problems(at) -> list[str]:
+    """:func:`problems` for every plotly chart an AppTest run drew (prefixed with the chart's key)."""
+    out = []
+    for el in at.get("plotly_chart"):
+        key = el.proto.id.rsplit("-", 1)[-1]
+        out += [f"{key} {p}" for p in problems(json.loads(el.proto.spec, parse_constant=float))]
+    return out
+
+
+_NAN_TEXT = re.compile(r"(?<![A-Za-z])(nan|NaN|NAN)(?![A-Za-z])")
+
+
+def text_problems(at, allowed_lines=()) -> list[str]:
+    """'nan' shown as a number in metrics, LaTeX or text (a NaN that reached the screen).
+
+    ``allowed_lines``: regular expressions for lines known to show 'nan' (documented exceptions).
+    """
+    out = []
+    for kind in ("metric", "latex", "markdown", "caption", "text", "info", "success", "warning", "toast"):
+        for el in at.get(kind):
+            value = getattr(el, "value", "") or ""
+            if not isinstance(value, str):
+                continue
+            for line in value.splitlines():
+                if _NAN_TEXT.search(line) and not any(re.search(p, line) for p in allowed_lines):
+                    out.append(f"{kind}: {line[:120]!r}")
+    return out

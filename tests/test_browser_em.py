@@ -1,0 +1,171 @@
+"""The EM page in a real headless Chromium: the E-step and M-step buttons redraw the figure,
+Play animates precomputed frames without a server round trip, the CSV download parses."""
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+import vizcore as vc
+from browser_support import CHROMIUM_ARGS, Server, chromium_path, unavailable, wait_settled
+from vizcore import em_views as ev
+
+pytestmark = pytest.mark.browser
+
+FIGURE_JS = """() => {
+    const el = document.querySelector('.js-plotly-plot');
+    if (!el || !el._fullLayout) return null;
+    const title = el.querySelector('.gtitle');
+    const s = el._fullLayout.sliders && el._fullLayout.sliders[0];
+    return {title: title ? title.textContent : '', active: s ? s.active : null,
+            bound: Array.from(el._fullData[1].y || []).slice(0, 400).map(v => (v === null || !Number.isFinite(+v)) ? null : +v),
+            logp: Array.from(el._fullData[0].y || []).slice(0, 400).map(v => (v === null || !Number.isFinite(+v)) ? null : +v),
+            frames: (el._transitionData && el._transitionData._frames || []).length};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        except Exception as err:  # no browser at all
+            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: m.type == "error" and "favicon" not in m.text and "404" not in m.text
+          and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.ws_frames = []
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda payload: pg.ws_frames.append(len(payload))))
+    _open(pg, server)
+    yield pg
+    ctx.close()
+
+
+def _open(pg, server, query: str = ""):
+    # With a pages/ folder next to app.py, Streamlit serves sessions in its old pages-folder mode (here:
+    # pages/em.py alone, without app.py) until app.py has run st.navigation once in the server. So open the
+    # app's root first and wait for app.py's navigation, then the page.
+    pg.goto(f"{server.url}/", wait_until="domcontentloaded")
+    pg.get_by_role("link", name="EM, step by step").first.wait_for(timeout=60000)
+    pg.goto(f"{server.url}/em{query}", wait_until="domcontentloaded")
+    wait_settled(pg)
+    pg.wait_for_selector(".js-plotly-plot", timeout=60000)
+    wait_settled(pg)
+    assert pg.get_by_role("link", name="EM, step by step").count(), "routed by app.py"
+    pg.wait_for_function("() => { const el = document.querySelector('.js-plotly-plot'); "
+                         "return el && el._fullLayout && el._fullData.length > 1; }", timeout=30000)
+
+
+def _figure(pg):
+    return pg.evaluate(FIGURE_JS)
+
+
+def _click(pg, label):
+    pg.get_by_role("button", name=label, exact=True).click()
+    pg.wait_for_timeout(300)
+    wait_settled(pg)
+    pg.wait_for_timeout(500)
+
+
+def _no_errors(pg, server, paused: bool = False):
+    assert pg.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
+    errors = pg.errors
+    if paused:
+        # plotly.js itself rejects the interrupted animation's promise with no reason when Pause stops
+        # a running animation (a plain plotly HTML file does the same): the page logs "undefined".
+        errors = [e for e in errors if e != "undefined"]
+    assert not errors, errors
+
+
+def test_e_step_and_m_step_redraw_the_figure(page, server):
+    start = _figure(page)
+    assert start["title"].startswith("Start")
+    assert all(v is None for v in start["bound"]), "no bound before the first E-step"
+    _click(page, "E-step")
+    after_e = _figure(page)
+    assert after_e["title"].startswith("E-step 1")
+    assert any(v is not None for v in after_e["bound"]), "the E-step draws the bound"
+    assert after_e["active"] == 1
+    _click(page, "M-step")
+    after_m = _figure(page)
+    assert after_m["title"].startswith("M-step 1")
+    assert after_m["active"] == 2
+    assert after_m["logp"] != after_e["logp"] or after_m["bound"] != after_e["bound"]
+    assert page.get_by_role("button", name="M-step", exact=True).is_disabled()
+    _no_errors(page, server)
+
+
+def test_play_advances_frames_in_the_browser_without_a_rerun(page, server):
+    before = _figure(page)
+    assert before["frames"] > 10 and before["active"] == 0
+    page.wait_for_timeout(1500)
+    page.ws_frames.clear()
+    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
+    seen = set()
+    for _ in range(12):
+        page.wait_for_timeout(250)
+        f = _figure(page)
+        seen.add((f["active"], f["title"]))
+    received = len(page.ws_frames)
+    page.locator(".js-plotly-plot .updatemenu-button").nth(1).click()  # ❚❚ Pause
+    after = _figure(page)
+    assert after["active"] > 2, "the frame slider moved on"
+    assert len({a for a, _ in seen}) >= 3 and len({t for _, t in seen}) >= 3, seen
+    assert after["bound"] != before["bound"], "the frames redraw the curves"
+    assert received <= 2, f"{received} websocket messages during playback: a server round trip per frame?"
+    # the server still shows the start: playback is the browser's alone
+    assert page.get_by_role("button", name="E-step", exact=True).is_enabled()
+    _no_errors(page, server, paused=True)
+
+
+def test_csv_download_parses(page, server):
+    button = page.get_by_role("button", name="Download the trace (CSV)", exact=True)
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as info:
+        button.click()
+    text = open(info.value.path(), encoding="utf-8").read()
+    rows = list(csv.reader(io.StringIO(text)))
+    x = vc.load_dataset("faithful_waiting")
+    trace = vc.run_em("gmm1d", x, ev.init_params("gmm1d", x, 2, "kmeans++", np.random.default_rng(0)),
+                      max_iter=150, tol=1e-8)
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["iteration", "weights[0]", "weights[1]"]
+    assert len(body) == trace.n_iter + 1
+    np.testing.assert_allclose([float(r[header.index("log_likelihood")]) for r in body], trace.log_likelihood,
+                               rtol=1e-14)
+    assert info.value.suggested_filename.endswith(".csv")
+    _no_errors(page, server)
+
+
+def test_the_half_step_is_in_the_address(page, server):
+    _click(page, "E-step")
+    param, value = page.url.split("?")[1].split("=")
+    assert param.startswith("em_step_") and value == "1"
+    _open(page, server, f"?{param}=5")          # a shared link opens at the same half-step
+    f = _figure(page)
+    assert f["title"].startswith("E-step 3") and f["active"] == 5
+    assert page.get_by_role("button", name="M-step", exact=True).is_enabled()
+    assert page.get_by_role("button", name="E-step", exact=True).is_disabled()
+    _no_errors(page, server)

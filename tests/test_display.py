@@ -1,0 +1,129 @@
+"""Presenter mode and colour contrast (vizcore/figures/display.py) on every chart the pages draw.
+
+Each page is run by AppTest; every plotly spec it sends goes through the transforms that
+``pages._common.show`` applies in the browser, and the result is checked:
+
+* presenter: every axis (subplots included) has tick labels ≥ 20 px and a larger title,
+  the legend and the chart title are larger, every drawn line is at least 3 px;
+* contrast: every line, marker and text colour meets WCAG AA against the light and the
+  dark background (3:1 for marks, 4.5:1 for text), with the plotly template untouched.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vizcore.figures import display
+from vizcore.figures._style import OKABE_ITO
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("home", "latent_models", "lower_bounds", "kl_divergence", "elbo_gap", "em", "variational")
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict[str, dict]:
+    out = {}
+    for page in PAGES:
+        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=120)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        for i, chart in enumerate(at.get("plotly_chart")):
+            out[f"{page}/{i}"] = json.loads(chart.proto.spec)
+    assert len(out) >= 25
+    return out
+
+
+def _colours(node, path=(), text=False):
+    """(path, colour, is_text) of every ``color`` the contrast check covers."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "template" or "colorscale" in k.lower() or k in ("fillcolor", "bgcolor", "plot_bgcolor",
+                                                                      "paper_bgcolor", "gridcolor"):
+                continue
+            sub = text or "font" in k.lower()
+            if k == "color" and isinstance(v, str):
+                yield path + (k,), v, sub
+            elif k == "color" and isinstance(v, list) and all(isinstance(c, str) for c in v):
+                for c in v:
+                    yield path + (k,), c, sub
+            else:
+                yield from _colours(v, path + (k,), sub)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _colours(item, path + (i,), text)
+
+
+@pytest.mark.parametrize("background", [display.LIGHT_BG, display.DARK_BG])
+def test_every_chart_colour_meets_wcag_aa(specs, background):
+    light = background == display.LIGHT_BG
+    checked = 0
+    for name, spec in specs.items():
+        fixed = display.ensure_contrast(copy.deepcopy(spec), background)
+        assert fixed["layout"].get("template") == spec["layout"].get("template"), name
+        for path, colour, is_text in _colours(fixed):
+            parsed = display.parse_colour(colour)
+            if parsed is None or parsed[1] < 0.9:  # named/unknown colours, faint context marks
+                continue
+            if light and display.luminance(parsed[0]) > 0.8:  # white outlined marks over heatmaps
+                continue
+            checked += 1
+            need = 4.5 if is_text else 3.0
+            assert display.contrast_ratio(colour, background) >= need - 1e-9, (name, path, colour)
+    assert checked > 100
+
+
+def test_contrast_keeps_passing_colours_and_hue():
+    assert display.with_contrast("#0072B2", display.LIGHT_BG) == "#0072B2"
+    darker = display.parse_colour(display.with_contrast("#E69F00", display.LIGHT_BG))[0]
+    assert darker[0] > darker[1] > darker[2]  # still orange: red > green > blue
+    assert display.with_contrast("rgba(230,159,0,0.3)", display.LIGHT_BG) == "rgba(230,159,0,0.3)"
+    spec = {"data": [{"line": {"color": "#000000"}}], "layout": {}}
+    assert display.ensure_contrast(spec, display.DARK_BG)["data"][0]["line"]["color"] == display.DARK_INK
+
+
+def _axes(layout):
+    return {k: v for k, v in layout.items() if re.match(r"^[xy]axis\d*$", k)}
+
+
+def test_presenter_mode_enlarges_every_chart(specs):
+    for name, spec in specs.items():
+        out = display.presenter(copy.deepcopy(spec))
+        layout = out["layout"]
+        axes = _axes(layout)
+        assert axes, name
+        for k, ax in axes.items():
+            assert ax["tickfont"]["size"] >= 20, (name, k)
+            assert ax["title"]["font"]["size"] >= 22, (name, k)
+            assert ax["automargin"] is True
+        assert layout["legend"]["font"]["size"] >= 20
+        assert layout["font"]["size"] >= 20
+        if (layout.get("title") or {}).get("text"):
+            assert layout["title"]["font"]["size"] >= 28, name
+        for trace in out["data"]:
+            w = (trace.get("line") or {}).get("width")
+            if w:
+                assert w >= 3.0, (name, trace.get("name"), w)
+        assert out["layout"]["template"]["layout"]["paper_bgcolor"] == "white"
+        if spec["layout"].get("height"):
+            assert layout["height"] >= spec["layout"]["height"]
+
+
+def test_presenter_keeps_frames_and_data():
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 2], line=dict(width=1)), frames=[go.Frame(data=[go.Scatter(y=[2, 3])])])
+    fig.update_layout(height=300, xaxis=dict(tickfont=dict(size=11)))
+    out = display.presenter(fig.to_dict())
+    assert out["data"][0]["y"] == [1, 2] and out["data"][0]["line"]["width"] == 3.0
+    assert out["frames"][0]["data"][0]["y"] == [2, 3] and "width" not in out["frames"][0]["data"][0].get("line", {})
+    assert out["layout"]["xaxis"]["tickfont"]["size"] == 20 and out["layout"]["yaxis"]["tickfont"]["size"] == 20
+    assert out["layout"]["height"] == 375
+
+
+def test_figures_default_to_the_okabe_ito_palette(specs):
+    for name, spec in specs.items():
+        assert tuple(spec["layout"].get("colorway") or ()) == OKABE_ITO, name

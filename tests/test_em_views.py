@@ -1,0 +1,297 @@
+"""What the EM page draws (vizcore.em_views) and the figures built from it (vizcore.figures.em).
+
+Properties checked on every model with its classic data set: the bound never exceeds log p on
+any frame, it touches log p at θ_old after each E-step, along the step line it peaks at u = 1,
+Fisher's-identity gradient equals finite differences of log p, gradient ascent climbs with a
+tiny step and reports divergence with a huge one, starting points are valid, the CSV parses.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+import vizcore as vc
+from vizcore import em_views as ev
+from vizcore import teaching
+from vizcore.figures import em as emfig
+
+CASES = {
+    "gmm1d": ("faithful_waiting", dict(weights=[0.5, 0.5], means=[50.0, 70.0], variances=[100.0, 100.0]), ()),
+    "gmm2d": ("old_faithful", dict(weights=[0.4, 0.6], means=[[2.5, 60.0], [4.0, 75.0]],
+                                   covariances=[[[0.5, 0.0], [0.0, 60.0]], [[0.5, 1.0], [1.0, 60.0]]]), ()),
+    "coins": ("two_coins", dict(weights=[0.5, 0.5], heads_probs=[0.6, 0.5]), ("weights",)),
+    "linkage": ("genetic_linkage", dict(theta=[0.2]), ()),
+}
+MODELS = list(CASES)
+
+
+def setup(name, max_iter=12):
+    data, init, fixed = CASES[name]
+    model = vc.get_model(name)
+    x = vc.load_dataset(data)
+    trace = vc.run_em(model, x, init, fixed=fixed, max_iter=max_iter, tol=None)
+    return model, x, model.make_params(init), trace
+
+
+def coordinate_values(model, trace, name):
+    idx = model.coordinates(trace.params[0])[name][0]
+    return np.array([model.flatten(p)[idx] for p in trace.params])
+
+
+def rel(a, b):
+    return np.abs(a - b) / np.maximum(1.0, np.abs(b))
+
+
+# ---- half-steps ----------------------------------------------------------------------------
+def test_half_step_state_numbers_the_half_steps():
+    _, _, _, trace = setup("linkage", 3)
+    assert ev.half_step_state(trace, 0) == (0, None, "start")
+    assert ev.half_step_state(trace, 1) == (0, 1, "E")
+    assert ev.half_step_state(trace, 2) == (1, 1, "M")
+    assert ev.half_step_state(trace, 5) == (2, 3, "E")
+    assert ev.half_step_state(trace, 6) == (3, 3, "M")
+    with pytest.raises(ValueError):
+        ev.half_step_state(trace, 7)
+
+
+# ---- the bound along one coordinate ----------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+def test_bound_below_log_p_on_every_coordinate_frame(name):
+    model, x, init, trace = setup(name)
+    for coord in teaching.selectable_coordinates(model, init)[:3]:
+        lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+        fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 120))
+        assert fr.log_marginal.shape == (2 * trace.n_iter + 1, 120)
+        assert np.all(np.isnan(fr.bound[0])), "no bound before the first E-step"
+        ok = np.isfinite(fr.bound) & np.isfinite(fr.log_marginal)
+        assert ok[1:].any()
+        excess = (fr.bound - fr.log_marginal)[ok] / np.maximum(1.0, np.abs(fr.log_marginal[ok]))
+        assert excess.max() <= 1e-9, f"{coord}: bound above log p by {excess.max():.3g} (relative)"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bound_touches_log_p_at_theta_old_after_each_e_step(name):
+    model, x, init, trace = setup(name)
+    coord = teaching.selectable_coordinates(model, init)[-1]
+    vals = coordinate_values(model, trace, coord)
+    lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+    grid = teaching.grid_with(min(lo, vals.min()), max(hi, vals.max()), 80, vals)
+    fr = ev.coordinate_frames(model, x, trace, coord, grid)
+    for s in range(1, 2 * trace.n_iter + 1):
+        ti, qi, kind = ev.half_step_state(trace, s)
+        assert fr.labels[s] == kind
+        i = int(np.argmin(np.abs(grid - fr.theta_at[s])))
+        assert grid[i] == fr.theta_at[s], "the grid holds every θ_t"
+        assert fr.log_p_at[s] == pytest.approx(trace.log_likelihood[ti], rel=1e-12)
+        assert rel(fr.log_marginal[s, i], fr.log_p_at[s]) <= 1e-9
+        if kind == "E":  # L(q_t, θ_{t-1}) = log p(X|θ_{t-1})
+            assert rel(fr.bound[s, i], fr.log_marginal[s, i]) <= 1e-9
+            assert rel(fr.bound_at[s], fr.log_p_at[s]) <= 1e-9
+        else:            # after the M-step the bound sits below log p, at its recorded value
+            assert fr.bound[s, i] <= fr.log_marginal[s, i] + 1e-9 * abs(fr.log_marginal[s, i])
+            assert rel(fr.bound[s, i], trace.elbo_after_m[qi - 1]) <= 1e-9
+
+
+def test_coordinate_frames_rejects_an_unknown_coordinate():
+    model, x, _, trace = setup("gmm1d", 2)
+    with pytest.raises(ValueError, match="coordinate"):
+        ev.coordinate_frames(model, x, trace, "means[7]", np.linspace(40, 90, 10))
+
+
+# ---- along the step line ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+def test_step_line_touches_at_zero_and_peaks_at_one(name):
+    model, x, _, trace = setup(name)
+    ts = np.linspace(-0.5, 1.5, 201)  # holds 0 and 1 exactly
+    i0, i1 = int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))
+    assert ts[i0] == 0 and ts[i1] == 1
+    fr = ev.step_line_frames(model, x, trace, ts)
+    assert fr.log_marginal.shape == (trace.n_iter, ts.size)
+    for t in range(trace.n_iter):
+        b, f = fr.bound[t], fr.log_marginal[t]
+        ok = np.isfinite(b) & np.isfinite(f)
+        assert ((b - f)[ok] / np.maximum(1.0, np.abs(f[ok]))).max() <= 1e-9
+        assert rel(b[i0], f[i0]) <= 1e-9 and rel(f[i0], trace.log_likelihood[t]) <= 1e-9
+        top = np.max(b[ok])
+        assert b[i1] >= top - 1e-11 * abs(top), f"step {t + 1}: the bound's maximum is at u = 1"
+        if trace.log_likelihood[t + 1] - trace.log_likelihood[t] > 1e-6:  # a real step: strictly at u = 1
+            assert int(np.argmax(np.where(ok, b, -np.inf))) == i1, f"step {t + 1}"
+        assert rel(b[i1], trace.elbo_after_m[t]) <= 1e-9
+        assert f[i1] >= b[i1] - 1e-9 * abs(b[i1])
+
+
+def test_path_coordinates_follow_the_trace():
+    model, _, _, trace = setup("gmm2d", 5)
+    path = ev.path_coordinates(model, trace, "means[0][0]", "means[1][1]")
+    assert path.shape == (trace.n_iter + 1, 2)
+    np.testing.assert_array_equal(path[:, 0], [p.means[0, 0] for p in trace.params])
+    np.testing.assert_array_equal(path[:, 1], [p.means[1, 1] for p in trace.params])
+
+
+# ---- gradient ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+def test_gradient_matches_finite_differences_of_log_marginal(name):
+    model, x, init, _ = setup(name, 1)
+    p = init
+    g = ev.grad_log_marginal(model, x, p)
+    coords = model.coordinates(p)
+    for coord in teaching.selectable_coordinates(model, p):
+        v = teaching.coordinate_value(model, p, coord)
+        h = 1e-5 * max(1.0, abs(v))
+        f_plus, f_minus = vc.log_marginal_batch(model, x, vc.vary(model, p, coord, [v + h, v - h]))
+        fd = (f_plus - f_minus) / (2 * h)
+        idx = coords[coord][0]
+        if coord.startswith("weights["):  # vary() moves the other weight the other way: direction e_k − e_j
+            k = int(coord[len("weights["):-1])
+            j = 1 - k
+            got = g[coords[f"weights[{k}]"][0]] - g[coords[f"weights[{j}]"][0]]
+        else:
+            got = g[idx]
+        assert got == pytest.approx(fd, rel=1e-4, abs=1e-6 * max(1.0, abs(fd))), coord
+
+
+def test_gradient_is_zero_on_fixed_coordinates():
+    model, x, init, _ = setup("coins", 1)
+    g = ev.grad_log_marginal(model, x, init, fixed=("weights",))
+    assert np.all(g[:2] == 0) and np.any(g[2:] != 0)
+
+
+@pytest.mark.parametrize("name,eta", [("gmm1d", 1e-3), ("gmm2d", 1e-4), ("coins", 1e-3), ("linkage", 1e-4)])
+def test_gradient_ascent_with_a_tiny_step_climbs(name, eta):
+    model, x, init, _ = setup(name, 1)
+    _, _, fixed = CASES[name]
+    g = ev.gradient_ascent(model, x, init, eta, 30, fixed=fixed)
+    assert not g.diverged and g.message == ""
+    assert len(g.params) == g.log_likelihood.size == 31
+    assert np.all(np.diff(g.log_likelihood) >= -1e-9 * np.abs(g.log_likelihood[1:]))
+    assert g.log_likelihood[-1] > g.log_likelihood[0]
+    assert g.log_likelihood[0] == pytest.approx(vc.log_marginal(model, x, init), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_gradient_ascent_with_a_huge_step_reports_divergence(name):
+    model, x, init, _ = setup(name, 1)
+    g = ev.gradient_ascent(model, x, init, 1e4, 50, fixed=CASES[name][2])
+    assert g.diverged
+    assert g.message
+    assert len(g.params) == g.log_likelihood.size < 51
+    assert np.all(np.isfinite(g.log_likelihood))
+
+
+def test_gradient_ascent_rejects_a_bad_step_size():
+    model, x, init, _ = setup("gmm1d", 1)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="step_size"):
+            ev.gradient_ascent(model, x, init, bad, 5)
+
+
+# ---- starting points ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("method", ["kmeans++", "random"])
+def test_init_params_are_valid_for_every_model(name, method):
+    model = vc.get_model(name)
+    x = vc.load_dataset(CASES[name][0])
+    for seed in range(5):
+        for k in (1, 2, 3):
+            p = ev.init_params(model, x, k, method, np.random.default_rng(seed))
+            assert model.make_params(p.to_dict()) == p
+            assert np.isfinite(vc.log_marginal(model, x, p))
+            if name != "linkage":
+                assert p.n_components == k
+                np.testing.assert_allclose(p.weights, 1.0 / k)
+            if name == "gmm1d":
+                assert set(p.means) <= set(x.tolist()), "means are data points"
+    again = ev.init_params(model, x, 2, method, np.random.default_rng(3))
+    assert again == ev.init_params(model, x, 2, method, np.random.default_rng(3)), "seeded"
+    with pytest.raises(ValueError, match="method"):
+        ev.init_params(model, x, 2, "kmeans", np.random.default_rng(0))
+
+
+def test_kmeans_plus_plus_spreads_the_means():
+    x = vc.load_dataset("faithful_waiting")
+    spread = [np.ptp(ev.init_params("gmm1d", x, 2, "kmeans++", np.random.default_rng(s)).means) for s in range(20)]
+    assert np.median(spread) > 15, "D² sampling puts the second mean far from the first"
+
+
+# ---- the table and the CSV -------------------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+def test_trace_csv_parses_with_one_row_per_iterate(name):
+    model, _, _, trace = setup(name, 7)
+    text = ev.trace_csv(model, trace)
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    assert len(body) == trace.n_iter + 1
+    assert header[0] == "iteration" and header[-4:] == ["log_likelihood", "elbo_after_e", "elbo_after_m",
+                                                         "kl_gap_after_m"]
+    assert header[1:-4] == list(model.coordinates(trace.params[0]))
+    ll = [float(r[header.index("log_likelihood")]) for r in body]
+    np.testing.assert_array_equal(ll, trace.log_likelihood)
+    assert body[0][header.index("elbo_after_e")] == ""
+    np.testing.assert_array_equal([float(r[header.index("elbo_after_m")]) for r in body[1:]], trace.elbo_after_m)
+    assert [int(r[0]) for r in body] == list(range(trace.n_iter + 1))
+
+
+# ---- the figures built from the frames --------------------------------------------------------------
+def _fig_json(fig):
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bound_figure_has_one_frame_per_half_step_and_exact_markers(name):
+    model, x, init, trace = setup(name, 6)
+    coord = teaching.selectable_coordinates(model, init)[0]
+    lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+    fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 100))
+    steps = list(range(2 * trace.n_iter + 1))
+    pics = emfig.coordinate_pictures(fr, trace, coord, steps)
+    spec = _fig_json(emfig.bound_figure(fr.axis, pics, 3, trace, xlabel=coord))
+    assert [f["name"] for f in spec["frames"]] == [str(s) for s in steps]
+    assert spec["layout"]["sliders"][0]["active"] == 3
+    assert [b["label"].split()[-1] for b in spec["layout"]["updatemenus"][0]["buttons"]] == ["Play", "Pause"]
+    assert spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] == 700
+    # the M-step picture marks log p(X|θ_1) and L(q_1, θ_1), exactly
+    m1 = pics[2]
+    assert m1.kind == "M" and m1.new[1] == trace.log_likelihood[1] and m1.peak[1] == trace.elbo_after_m[0]
+    assert pics[1].touch[1] == trace.log_likelihood[0]
+    for p in pics:  # every marked value is inside its frame's y-range
+        frame = spec["frames"][p.step]
+        y0, y1 = frame["layout"]["yaxis"]["range"]
+        for pt in (p.touch, p.peak, p.new):
+            if pt is not None:
+                assert y0 <= pt[1] <= y1
+
+
+def test_bound_figure_frames_change_the_data_and_follow_the_duration():
+    model, x, init, trace = setup("linkage", 4)
+    fr = ev.step_line_frames(model, x, trace)
+    pics = emfig.line_pictures(fr, trace, range(2 * trace.n_iter + 1))
+    fig = emfig.bound_figure(fr.axis, pics, 0, trace, xlabel="u", duration=250)
+    spec = _fig_json(fig)
+    assert spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] == 250
+    assert len(spec["frames"]) == 2 * trace.n_iter + 1
+    assert spec["frames"][1]["data"][1] != spec["frames"][3]["data"][1], "E1 and E2 draw different bounds"
+    assert fig.to_dict()["frames"] == fig.to_dict()["frames"], "to_dict is repeatable"
+    # at most 400 points per curve
+    for frame in fig.to_dict()["frames"]:
+        for tr in frame["data"]:
+            x = tr["x"]
+            n = len(x) if not isinstance(x, dict) else len(x["bdata"]) * 3 // 4 // np.dtype(x["dtype"]).itemsize
+            assert n <= 400
+
+
+def test_on_slice_is_true_for_one_parameter_models_only_when_nothing_else_moves():
+    _, _, _, trace = setup("linkage", 4)
+    assert emfig.on_slice(trace, "theta[0]").all()
+    _, _, _, trace = setup("gmm1d", 4)
+    assert not emfig.on_slice(trace, "means[0]").any()
+
+
+def test_blend_colours_mixes_in_proportion():
+    cols = emfig.blend_colours([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    assert cols[0] == "rgb(0,114,178)" and cols[1] == "rgb(230,159,0)"
+    assert cols[2] == "rgb(115,136,89)"

@@ -1,0 +1,253 @@
+"""How a finished figure is drawn for its audience: presenter mode and colour contrast.
+
+Pure functions on a figure's plotly JSON (a ``dict`` as from ``fig.to_dict()``), no
+streamlit, so they also work in a notebook:
+
+* :func:`presenter` makes every text large enough for the back of a lecture hall
+  (tick labels ≥ 20 px, larger titles and legends), lines thicker, markers bigger,
+  and puts the chart on a plain white background with dark axes;
+* :func:`ensure_contrast` darkens (on a light background) or lightens (on a dark one)
+  every line, marker and text colour that misses WCAG AA against the background:
+  3:1 for graphics (WCAG 1.4.11), 4.5:1 for text (WCAG 1.4.3). Hue is kept (the colour
+  is mixed towards black or white only as far as needed), so the Okabe–Ito colours keep
+  their meaning; semi-transparent fills, colour scales and white marks (drawn over
+  heatmaps, always outlined) are left alone.
+
+:func:`ensure_contrast` never touches the plotly template (Streamlit puts placeholder
+colours there, replaced in the browser); :func:`presenter` replaces it by plotly's
+``plotly_white``, because presenter charts are drawn without Streamlit's chart theme.
+"""
+from __future__ import annotations
+
+import re
+
+import plotly.io as pio
+
+LIGHT_BG = "#FFFFFF"
+DARK_BG = "#171614"          # Streamlit 1.67's dark theme background (measured in Chromium)
+DARK_INK = "#E8E8E8"         # black ink (log p, outlines) becomes light ink on a dark background
+
+PRESENT_TICK = 20            # px, tick labels
+PRESENT_AXIS_TITLE = 22      # px, axis titles
+PRESENT_TITLE = 28           # px, the chart title
+PRESENT_LEGEND = 20          # px, legend entries
+PRESENT_TEXT = 18            # px, text on bars and annotations (minimum)
+PRESENT_HEIGHT = 1.25        # taller, so that the larger text leaves room for the data
+PRESENT_MIN_HEIGHT = 340     # px: a short strip of bars needs room for 20 px ticks and titles
+PRESENT_LINE = 1.6           # line widths × this, at least 3 px
+PRESENT_MARKER = 1.4         # marker sizes × this
+TEXT_INK = "#000000"
+AXIS_INK = "#000000"
+GRID = "#C8C8C8"
+
+_NAMED = {"black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128)}
+_RGB = re.compile(r"^rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*([\d.]+)\s*)?\)$")
+_AXIS = re.compile(r"^[xy]axis\d*$")
+
+
+# ---- colours ------------------------------------------------------------------------------------
+def parse_colour(colour) -> tuple[tuple[float, float, float], float] | None:
+    """``((r, g, b), alpha)`` for ``#rgb``, ``#rrggbb``, ``rgb()``, ``rgba()`` and a few names; else None."""
+    if not isinstance(colour, str):
+        return None
+    c = colour.strip().lower()
+    if c in _NAMED:
+        return tuple(float(v) for v in _NAMED[c]), 1.0
+    if c.startswith("#") and len(c) in (4, 7):
+        h = c[1:] if len(c) == 7 else "".join(ch * 2 for ch in c[1:])
+        try:
+            return tuple(float(int(h[i:i + 2], 16)) for i in (0, 2, 4)), 1.0
+        except ValueError:
+            return None
+    m = _RGB.match(c)
+    if m:
+        return tuple(float(m.group(i)) for i in (1, 2, 3)), float(m.group(4)) if m.group(4) else 1.0
+    return None
+
+
+def luminance(rgb) -> float:
+    """WCAG relative luminance of an (r, g, b) triple in 0..255."""
+    out = []
+    for v in rgb:
+        s = v / 255.0
+        out.append(s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * out[0] + 0.7152 * out[1] + 0.0722 * out[2]
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG contrast ratio of two colours (strings or (r, g, b) triples)."""
+    la = luminance(parse_colour(a)[0] if isinstance(a, str) else a)
+    lb = luminance(parse_colour(b)[0] if isinstance(b, str) else b)
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{int(round(min(max(v, 0), 255))):02X}" for v in rgb)
+
+
+def with_contrast(colour: str, background: str, target: float = 3.0) -> str:
+    """``colour`` mixed towards black (light background) or white (dark one) until it reaches ``target``.
+
+    Colours that already pass, that cannot be parsed, or that are semi-transparent
+    (alpha < 0.9: faint context lines and fills) come back unchanged.
+    """
+    parsed, bg = parse_colour(colour), parse_colour(background)
+    if parsed is None or bg is None:
+        return colour
+    rgb, alpha = parsed
+    if alpha < 0.9 or contrast_ratio(rgb, bg[0]) >= target:
+        return colour
+    towards = (0.0, 0.0, 0.0) if luminance(bg[0]) > 0.18 else (255.0, 255.0, 255.0)
+    for step in range(1, 101):
+        f = step / 100
+        mixed = tuple((1 - f) * c + f * t for c, t in zip(rgb, towards))
+        if contrast_ratio(mixed, bg[0]) >= target:
+            break
+    return _hex(mixed)
+
+
+def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float = 3.0, text: float = 4.5) -> dict:
+    """Raise every ``color`` in ``spec`` (traces, layout, frames) to WCAG AA against ``background``.
+
+    Text colours (under a ``font``/``textfont``) get ``text``:1, marks get ``graphics``:1.
+    White marks on a light background are kept (they are outlined symbols over heatmaps); black
+    ink on a dark background becomes :data:`DARK_INK`, as text does in a dark theme.
+    The dict is changed in place and returned.
+    """
+    light = luminance(parse_colour(background)[0]) > 0.18
+
+    def fix(value, is_text):
+        p = parse_colour(value)
+        if p is None:
+            return value
+        if light and luminance(p[0]) > 0.8:
+            return value
+        if not light and luminance(p[0]) < 0.01 and p[1] >= 0.9:  # black ink: swap, as for text
+            return DARK_INK
+        return with_contrast(value, background, text if is_text else graphics)
+
+    def walk(node, is_text=False):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "template" or "colorscale" in k.lower() or k in ("fillcolor", "bgcolor", "plot_bgcolor",
+                                                                          "paper_bgcolor", "gridcolor"):
+                    continue
+                sub_text = is_text or "font" in k.lower()
+                if k == "color" and isinstance(v, str):
+                    node[k] = fix(v, sub_text)
+                elif k == "color" and isinstance(v, (list, tuple)) and v and all(isinstance(c, str) for c in v):
+                    node[k] = [fix(c, sub_text) for c in v]
+                else:
+                    walk(v, sub_text)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                if isinstance(item, (dict, list, tuple)):
+                    walk(item, is_text)
+
+    walk(spec)
+    return spec
+
+
+# ---- presenter mode -----------------------------------------------------------------------------
+def _bigger_font(node: dict, key: str, size: int, colour: str | None = None) -> None:
+    font = node.get(key)
+    font = dict(font) if isinstance(font, dict) else {}
+    font["size"] = max(size, font.get("size") or 0)
+    if colour is not None:
+        font["color"] = colour
+    node[key] = font
+
+
+def _thicker(trace: dict, in_frame: bool = False) -> None:
+    line = trace.get("line")
+    if isinstance(line, dict):
+        w = line.get("width")
+        if w is None:
+            if not in_frame:  # a frame that leaves the width out keeps the trace's own
+                line["width"] = 3
+        elif w > 0:
+            line["width"] = max(w * PRESENT_LINE, 3.0)
+    marker = trace.get("marker")
+    if isinstance(marker, dict) and isinstance(marker.get("size"), (int, float)):
+        marker["size"] = marker["size"] * PRESENT_MARKER
+    if isinstance(marker, dict) and isinstance(marker.get("line"), dict):
+        w = marker["line"].get("width")
+        if isinstance(w, (int, float)) and w > 0:
+            marker["line"]["width"] = max(w * PRESENT_LINE, 1.5)
+    if "textfont" in trace or trace.get("text") is not None or trace.get("texttemplate") is not None:
+        _bigger_font(trace, "textfont", PRESENT_TEXT)
+    for bar in ("colorbar",):
+        cb = trace.get(bar)
+        if isinstance(cb, dict):
+            _bigger_font(cb, "tickfont", PRESENT_TICK)
+            title = cb.get("title")
+            if isinstance(title, dict):
+                _bigger_font(title, "font", PRESENT_AXIS_TITLE)
+    if trace.get("type") in ("heatmap", "contour") and "colorbar" not in trace and trace.get("showscale", True):
+        trace["colorbar"] = {"tickfont": {"size": PRESENT_TICK}}
+
+
+def presenter(spec: dict) -> dict:
+    """Presenter mode: large text (ticks ≥ 20 px), thick lines, a white background, black axes.
+
+    Changes ``spec`` (a plotly figure as a dict, frames included) in place and returns it.
+    """
+    layout = spec.setdefault("layout", {})
+    # drawn without Streamlit's chart theme: its template holds placeholder colours, so use plotly's white one
+    layout["template"] = pio.templates["plotly_white"].to_plotly_json()
+    _bigger_font(layout, "font", PRESENT_TICK, TEXT_INK)
+    layout["paper_bgcolor"] = LIGHT_BG
+    layout["plot_bgcolor"] = LIGHT_BG
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("text"):
+        _bigger_font(title, "font", PRESENT_TITLE, TEXT_INK)
+    legend = layout.get("legend")
+    legend = dict(legend) if isinstance(legend, dict) else {}
+    _bigger_font(legend, "font", PRESENT_LEGEND, TEXT_INK)
+    layout["legend"] = legend
+    axes = [k for k in layout if _AXIS.match(k)] or ["xaxis", "yaxis"]
+    for k in set(axes) | {"xaxis", "yaxis"}:
+        ax = layout.get(k)
+        ax = dict(ax) if isinstance(ax, dict) else {}
+        _bigger_font(ax, "tickfont", PRESENT_TICK, TEXT_INK)
+        t = ax.get("title")
+        t = {"text": t} if isinstance(t, str) else (dict(t) if isinstance(t, dict) else {})
+        _bigger_font(t, "font", PRESENT_AXIS_TITLE, TEXT_INK)
+        ax["title"] = t
+        ax.update(linecolor=AXIS_INK, linewidth=2, showline=True, gridcolor=GRID, zerolinecolor="#888888",
+                  automargin=True)
+        layout[k] = ax
+    for ann in layout.get("annotations") or []:
+        if isinstance(ann, dict):
+            _bigger_font(ann, "font", PRESENT_TEXT)
+    for key in ("sliders", "updatemenus"):
+        for item in layout.get(key) or []:
+            if isinstance(item, dict):
+                _bigger_font(item, "font", PRESENT_TEXT)
+                cv = item.get("currentvalue")
+                if isinstance(cv, dict):
+                    _bigger_font(cv, "font", PRESENT_TEXT, TEXT_INK)
+    for shape in layout.get("shapes") or []:
+        line = shape.get("line") if isinstance(shape, dict) else None
+        if isinstance(line, dict) and isinstance(line.get("width"), (int, float)):
+            line["width"] = max(line["width"] * PRESENT_LINE, 2.0)
+    if isinstance(layout.get("height"), (int, float)):
+        layout["height"] = max(int(layout["height"] * PRESENT_HEIGHT), PRESENT_MIN_HEIGHT)
+    margin = layout.get("margin")
+    if isinstance(margin, dict):
+        margin["l"] = max(margin.get("l") or 0, 20)
+        margin["b"] = max(margin.get("b") or 0, 20)
+        if isinstance(margin.get("t"), (int, float)):
+            margin["t"] = int(margin["t"] * 1.35)
+    for trace in spec.get("data") or []:
+        if isinstance(trace, dict):
+            _thicker(trace)
+    for frame in spec.get("frames") or []:
+        for trace in frame.get("data") or []:
+            if isinstance(trace, dict):
+                _thicker(trace, in_frame=True)
+        flayout = frame.get("layout")
+        if isinstance(flayout, dict) and isinstance(flayout.get("title"), dict):
+            _bigger_font(flayout["title"], "font", PRESENT_TITLE, TEXT_INK)
+    return spec

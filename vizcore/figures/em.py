@@ -1,0 +1,791 @@
+"""Figures of the EM page: the bound touching log p(X|θ) and the M-step jumping to its
+maximum, for every half-step of an EM trace, animated in the browser from plotly frames;
+the data coloured by responsibility; the sawtooth of log p and L; restarts; EM against
+gradient ascent.
+
+No streamlit here: every builder takes arrays or vizcore results, returns a plotly
+Figure and translates its words with :func:`vizcore.i18n.tr` (never the notation).
+
+Half-steps are numbered as in :mod:`vizcore.em_views`: s = 0 is the start θ_0,
+s = 2t − 1 follows the t-th E-step (q_t = p(Z|X, θ_{t−1}); the bound touches at
+θ_{t−1}), s = 2t follows the t-th M-step (θ_t = argmax_θ L(q_t, θ)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
+from plotly.subplots import make_subplots
+
+from ..em_views import EMFrames, half_step_state
+from ..i18n import tr
+from ..models import get_model
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, base_layout, component_colour
+
+NEW = OKABE_ITO[2]     # θ_new (bluish green)
+OLD = "#555555"        # θ_old
+PATH = "#888888"
+GA = OKABE_ITO[3]      # gradient ascent (vermillion)
+HIST = "rgba(120,120,120,0.35)"
+NONE = "rgba(150,150,150,0.75)"   # points before any E-step: no q yet
+
+_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def sub(i) -> str:
+    """Subscript digits: 12 → ₁₂."""
+    return str(i).translate(_SUB)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    h = hex_colour.lstrip("#")
+    return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], dtype=float)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = _rgb(hex_colour).astype(int)
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def blend_colours(resp) -> list[str]:
+    """One colour per point: the component colours mixed in proportion to q(z_n = k)."""
+    resp = np.asarray(resp, dtype=float)
+    cols = np.array([_rgb(component_colour(k)) for k in range(resp.shape[1])])
+    mix = np.clip(resp @ cols, 0, 255).round().astype(int)
+    return [f"rgb({r},{g},{b})" for r, g, b in mix]
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    if v is None or not np.isfinite(v):
+        return "—"
+    return f"{v:.{digits}f}".replace("-", "−")
+
+
+def thin(n: int, cap: int = 400) -> np.ndarray:
+    """At most ``cap`` evenly spread indices of range(n) (all of them when n ≤ cap)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, cap).round().astype(int))
+
+
+# ---- the heart: one picture per half-step ---------------------------------------------
+@dataclass(frozen=True)
+class StepPicture:
+    """What the bound figure shows at half-step ``step`` (all numbers exact, from the trace).
+
+    ``touch``: θ_old on log p, where L(q_t, ·) touches it (the start θ_0 at s = 0);
+    ``peak``: the bound's maximum L(q_t, θ_t); ``new``: θ_new on log p. ``None`` when the
+    point is not on the drawn slice. ``old_x`` / ``new_x``: where θ_old / θ_new sit on the axis.
+    """
+
+    step: int
+    kind: str
+    t: int
+    log_p: np.ndarray
+    bound: np.ndarray
+    touch: tuple | None
+    peak: tuple | None
+    new: tuple | None
+    old_x: float | None
+    new_x: float | None
+    log_p_now: float
+    bound_now: float
+    path: tuple = ((), ())
+    earlier: np.ndarray | None = None
+
+
+def _staircase(xs_theta, trace, s: int):
+    """The EM path up to half-step s: (x(θ_0), log p_0), (x(θ_1), L(q_1, θ_1)), (x(θ_1), log p_1), ..."""
+    xs, ys = [float(xs_theta[0])], [float(trace.log_likelihood[0])]
+    for t in range(1, trace.n_iter + 1):
+        if 2 * t <= s:
+            xs.append(float(xs_theta[t]))
+            ys.append(float(trace.elbo_after_m[t - 1]))
+        if 2 * t + 1 <= s:
+            xs.append(float(xs_theta[t]))
+            ys.append(float(trace.log_likelihood[t]))
+    return tuple(xs), tuple(ys)
+
+
+def _picture(s, trace, log_p, bound, x_old, x_new, same_slice, path=((), ()), earlier=None) -> StepPicture:
+    ti, qi, kind = half_step_state(trace, s)
+    ll = trace.log_likelihood
+    if kind == "start":
+        return StepPicture(s, kind, 0, log_p, np.full_like(log_p, np.nan), (x_old, float(ll[0])), None, None,
+                           x_old, None, float(ll[0]), float("nan"), path, earlier)
+    t = qi
+    l_e, l_m = float(trace.elbo_after_e[t - 1]), float(trace.elbo_after_m[t - 1])
+    if kind == "E":
+        touch = (x_old, float(ll[t - 1]))
+        peak = (x_new, l_m) if same_slice else None
+        return StepPicture(s, kind, t, log_p, bound, touch, peak, None, x_old, None, float(ll[t - 1]), l_e,
+                           path, earlier)
+    touch = (x_old, float(ll[t - 1])) if same_slice else None
+    return StepPicture(s, kind, t, log_p, bound, touch, (x_new, l_m), (x_new, float(ll[t])), x_old, x_new,
+                       float(ll[t]), l_m, path, earlier)
+
+
+def on_slice(trace, name: str) -> np.ndarray:
+    """For each step t = 1..T: is θ_t on the slice through θ_{t−1} along coordinate ``name``?
+
+    True when no other coordinate moved (for a weight, when the other weights kept their shares,
+    as :func:`vizcore.views.vary` rescales them). Always true for a one-parameter model.
+    """
+    model = get_model(trace.model)
+    coords = model.coordinates(trace.params[0])
+    flat = np.array([model.flatten(p) for p in trace.params])
+    cols = np.ones(flat.shape[1], dtype=bool)
+    cols[coords[name]] = False
+    out = np.zeros(trace.n_iter, dtype=bool)
+    k_w = int(name[len("weights["):-1]) if name.startswith("weights[") else None
+    for t in range(1, trace.n_iter + 1):
+        a, b = trace.params[t - 1], trace.params[t]
+        if k_w is not None:
+            K = a.weights.size
+            cols[:K] = False
+            others = np.arange(K) != k_w
+            wa, wb = a.weights[others], b.weights[others]
+            shares = np.allclose(wa / max(wa.sum(), 1e-300), wb / max(wb.sum(), 1e-300), rtol=1e-12, atol=1e-15)
+        else:
+            shares = True
+        out[t - 1] = shares and np.allclose(flat[t - 1, cols], flat[t, cols], rtol=1e-12, atol=0)
+    return out
+
+
+def coordinate_pictures(frames: EMFrames, trace, name: str, steps, *, staircase: bool = False,
+                        earlier: dict | None = None) -> list[StepPicture]:
+    """Pictures along coordinate ``name`` from :func:`vizcore.em_views.coordinate_frames`.
+
+    θ_t lies on the slice drawn through θ_{t−1} only when no other coordinate moved
+    (:func:`on_slice`); only then does the E picture show the bound's maximum and the
+    M picture the touch point too (one-parameter models always).
+    """
+    model = get_model(trace.model)
+    idx = model.coordinates(trace.params[0])[name][0]
+    coord = np.array([model.flatten(p)[idx] for p in trace.params])
+    same = on_slice(trace, name)
+    out = []
+    for s in steps:
+        ti, qi, kind = half_step_state(trace, s)
+        t = max(qi or 0, 1)
+        x_old = float(coord[0]) if kind == "start" else float(coord[t - 1])
+        x_new = float(coord[t]) if kind != "start" else None
+        path = _staircase(coord, trace, s) if staircase else ((), ())
+        out.append(_picture(s, trace, frames.log_marginal[s], frames.bound[s], x_old, x_new,
+                            bool(same[t - 1]), path, None if earlier is None else earlier.get(s)))
+    return out
+
+
+def line_pictures(frames: EMFrames, trace, steps) -> list[StepPicture]:
+    """Pictures along θ(u) = θ_{t−1} + u (θ_t − θ_{t−1}) from :func:`vizcore.em_views.step_line_frames`:
+    the bound touches log p at u = 0 and peaks at u = 1 for every model."""
+    out = []
+    for s in steps:
+        ti, qi, kind = half_step_state(trace, s)
+        row = 0 if kind == "start" else qi - 1
+        out.append(_picture(s, trace, frames.log_marginal[row], frames.bound[row], 0.0,
+                            None if kind == "start" else 1.0, True))
+    return out
+
+
+def step_label(s: int, trace, lang: str = "en") -> str:
+    """"start", "E-step 3" or "M-step 3"."""
+    _, qi, kind = half_step_state(trace, s)
+    if kind == "start":
+        return tr("start", lang)
+    return f"{tr('E-step' if kind == 'E' else 'M-step', lang)} {qi}"
+
+
+def _title(p: StepPicture, lang: str) -> str:
+    """Short (it must fit at presenter-mode size): the half-step and its exact numbers."""
+    t = p.t
+    if p.kind == "start":
+        return f"{tr('Start', lang)}: log p(X|θ₀) = {_fmt(p.log_p_now)}"
+    if p.kind == "E":
+        return f"{tr('E-step', lang)} {t}: L = log p = {_fmt(p.bound_now)}"
+    return f"{tr('M-step', lang)} {t}: L = {_fmt(p.bound_now)} ≤ log p = {_fmt(p.log_p_now)}"
+
+
+def _y_ranges(pictures: list[StepPicture], trace) -> dict[int, list[float]]:
+    """One y-range per iteration (shared by its E and M pictures, so the climb is visible)."""
+    groups: dict[int, list[StepPicture]] = {}
+    for p in pictures:
+        groups.setdefault(max(p.t, 1), []).append(p)
+    out = {}
+    for t, ps in groups.items():
+        curves = np.concatenate([np.concatenate([p.log_p, p.bound]) for p in ps])
+        curves = curves[np.isfinite(curves)]
+        marks = [v for p in ps for v in (p.log_p_now, p.bound_now, *p.path[1],
+                                         *(pt[1] for pt in (p.touch, p.peak, p.new) if pt is not None))
+                 if v is not None and np.isfinite(v)]
+        if curves.size == 0 and not marks:
+            continue
+        top = float(max(curves.max() if curves.size else -np.inf, max(marks) if marks else -np.inf))
+        low_mark = float(min(marks)) if marks else top
+        lp = np.concatenate([p.log_p for p in ps])
+        lp = lp[np.isfinite(lp)]
+        med = float(np.percentile(lp, 55)) if lp.size else low_mark
+        # the climb of this iteration must be visible, and the curves' shape near the top
+        span = max(1.6 * (top - low_mark), 0.06 * (top - med), 1e-9 * max(1.0, abs(top)))
+        out[t] = [top - span, top + 0.12 * span]
+    return out
+
+
+def _earlier_xy(axis_e, earlier):
+    if earlier is None or len(earlier) == 0:
+        return [], []
+    xs, ys = [], []
+    for row in np.atleast_2d(earlier):
+        xs.extend(axis_e.tolist() + [None])
+        ys.extend([float(v) if np.isfinite(v) else None for v in row] + [None])
+    return xs, ys
+
+
+def _x_ranges(axis, pictures, yrange) -> dict[int, list[float]]:
+    """One x-range per iteration (like the y-range): where a curve is inside the y-range, every marked θ
+    and the drawn path, padded; never narrower than 2 % of the whole axis."""
+    full_lo, full_hi = float(np.min(axis)), float(np.max(axis))
+    groups: dict[int, list[float]] = {}
+    for p in pictures:
+        ylo = yrange(p)[0]
+        xs = []
+        with np.errstate(invalid="ignore"):
+            mask = (p.log_p >= ylo) | (p.bound >= ylo)
+        if mask.any():
+            xs += [float(axis[mask].min()), float(axis[mask].max())]
+        xs += [v for v in (p.old_x, p.new_x, *p.path[0]) if v is not None and np.isfinite(v)]
+        groups.setdefault(max(p.t, 1), []).extend(xs)
+    out = {}
+    for t, xs in groups.items():
+        if not xs:
+            out[t] = [full_lo, full_hi]
+            continue
+        lo, hi = min(xs), max(xs)
+        width = max(hi - lo, 0.02 * (full_hi - full_lo))
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - 0.5 * width * 1.3, mid + 0.5 * width * 1.3
+        out[t] = [max(full_lo, lo), min(full_hi, hi)]
+    return out
+
+
+def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None) -> list[dict]:
+    """The traces that change from picture to picture, as plain dicts in a fixed order:
+    log p, the bound, [earlier bounds, path], the θ_old/θ_new lines, the gap, the marked points."""
+    t = p.t
+    q_lbl = f"q{sub(t)}" if p.kind != "start" else "q"
+    told = "θ₀" if p.kind == "start" else f"θ{sub(t - 1)}"
+    tnew = f"θ{sub(t)}"
+    out = [
+        dict(type="scatter", x=axis, y=p.log_p,
+             hovertemplate="log p(X|θ) = %{y:.6f}<extra>%{x:.6g}</extra>"),
+        dict(type="scatter", x=axis, y=p.bound,
+             hovertemplate=f"L({q_lbl}, θ)" + " = %{y:.6f}<extra>%{x:.6g}</extra>"),
+    ]
+    if staircase:
+        ex, ey = _earlier_xy(axis_e, p.earlier)
+        out.append(dict(type="scatter", x=ex, y=ey))
+        out.append(dict(type="scatter", x=list(p.path[0]), y=list(p.path[1])))
+    lx, ly = [], []
+    for xv in (p.old_x, p.new_x):
+        if xv is not None:
+            lx += [xv, xv, None]
+            ly += [yr[0], yr[1], None]
+    out.append(dict(type="scatter", x=lx, y=ly))
+    gx, gy = ([p.new[0], p.new[0]], [p.peak[1], p.new[1]]) if (p.new is not None and p.peak is not None) else ([], [])
+    out.append(dict(type="scatter", x=gx, y=gy))
+    px, py, colour, symbol, edge, text = [], [], [], [], [], []
+    for pt, c, sym, e, label in (
+            (p.touch, LOG_P, "circle", "white", f"{told}: log p = L = %{{y:.8f}}" if p.kind != "start"
+             else f"{told}: log p = %{{y:.8f}}"),
+            (p.peak, ELBO, "diamond", "white", f"L({q_lbl}, {tnew})" + " = %{y:.8f}"),
+            (p.new, NEW, "circle", "black", f"log p(X|{tnew})" + " = %{y:.8f}")):
+        if pt is not None:
+            px.append(pt[0])
+            py.append(pt[1])
+            colour.append(c)
+            symbol.append(sym)
+            edge.append(e)
+            text.append(label)
+    out.append(dict(type="scatter", x=px, y=py, marker=dict(color=colour, symbol=symbol, line=dict(color=edge)),
+                    hovertemplate=[h + "<extra>%{x:.6g}</extra>" for h in text]))
+    return out
+
+
+def _styles(staircase: bool, lang: str) -> list[dict]:
+    """The fixed look of each frame trace (sent once, in the figure's data)."""
+    styles = [
+        dict(mode="lines", name="log p(X|θ)", line=dict(color=LOG_P, width=3.5)),
+        dict(mode="lines", name="L(q, θ)", line=dict(color=ELBO, width=2.5, dash="dash")),  # not by colour alone
+    ]
+    if staircase:
+        styles += [
+            dict(mode="lines", name=tr("earlier L", lang), line=dict(color=_rgba(ELBO, 0.3), width=1.5),
+                 hoverinfo="skip", connectgaps=False),
+            dict(mode="lines+markers", name=tr("EM path", lang), line=dict(color=PATH, width=1.5, dash="dot"),
+                 marker=dict(size=5, color=PATH), hovertemplate="%{y:.6f}<extra>%{x:.6g}</extra>"),
+        ]
+    styles += [
+        dict(mode="lines", name="θ_old, θ_new", showlegend=False, line=dict(color=OLD, width=1.2, dash="dot"),
+             hoverinfo="skip", connectgaps=False),
+        dict(mode="lines", name=tr("gap", lang) + " = KL", line=dict(color=KL, width=4),
+             hovertemplate="%{y:.6f}<extra></extra>"),
+        dict(mode="markers", name=tr("points", lang), showlegend=False, marker=dict(size=13, line=dict(width=1.8))),
+    ]
+    return styles
+
+
+def _legend_entries(lang: str) -> list[dict]:
+    """Legend-only traces for the marked points (which share one trace in the frames)."""
+    return [
+        dict(type="scatter", x=[None], y=[None], mode="markers", hoverinfo="skip",
+             name=tr("touch at θ_old", lang),
+             marker=dict(color=LOG_P, size=13, line=dict(color="white", width=1.8))),
+        dict(type="scatter", x=[None], y=[None], mode="markers", hoverinfo="skip",
+             name=tr("max of L", lang),
+             marker=dict(color=ELBO, size=13, symbol="diamond", line=dict(color="white", width=1.8))),
+        dict(type="scatter", x=[None], y=[None], mode="markers", hoverinfo="skip", name="log p(X|θ_new)",
+             marker=dict(color=NEW, size=13, line=dict(color="black", width=1.8))),
+    ]
+
+
+def _merge(style: dict, data: dict) -> dict:
+    out = {**style, **data}
+    if "marker" in style and "marker" in data:
+        m = {**style["marker"], **data["marker"]}
+        if "line" in style["marker"] and "line" in data["marker"]:
+            m["line"] = {**style["marker"]["line"], **data["marker"]["line"]}
+        out["marker"] = m
+    return out
+
+
+def _animation_controls(labels_names, current: int, duration: int, lang: str) -> dict:
+    # redraw=True: the frame's title (with its numbers) is layout, which plotly redraws only then
+    play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    return dict(
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, xanchor="left", y=0, yanchor="top", showactive=False,
+            pad=dict(t=74, r=6), bgcolor="#f0f2f6", font=dict(size=12),
+            buttons=[dict(label="▶ " + tr("Play", lang), method="animate", args=[None, play]),
+                     dict(label="❚❚ " + tr("Pause", lang), method="animate",
+                          args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                                             transition=dict(duration=0))])],
+        )],
+        sliders=[dict(
+            active=current, x=0.22, len=0.78, xanchor="left", y=0, yanchor="top", pad=dict(t=60, b=0),
+            currentvalue=dict(prefix=tr("frame", lang) + ": ", font=dict(size=11, color="#444"), visible=True,
+                              xanchor="right", offset=4),
+            font=dict(size=9, color="rgba(0,0,0,0)"), ticklen=0, minorticklen=0,
+            steps=[dict(label=label, method="animate",
+                        args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                           transition=dict(duration=0))]) for label, name in labels_names],
+        )],
+    )
+
+
+def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlabel: str, duration: int = 700,
+                 staircase: bool = False, axis_earlier=None, lang: str = "en", height: int = 470) -> go.Figure:
+    """log p(X|θ) and the bound L(q_t, θ) at the half-step ``pictures[current]``, with one plotly
+    frame per picture, a Play/Pause menu and a frame slider: the animation runs in the browser.
+
+    ``duration`` is the time per frame in milliseconds. Frames are built as plain dicts and the
+    figure is not re-validated (60 frames of validated traces would take half a second).
+    """
+    axis = np.asarray(axis, dtype=float)
+    axis_e = None if axis_earlier is None else np.asarray(axis_earlier, dtype=float)
+    yr = _y_ranges(pictures, trace)
+
+    def yrange(p):
+        return yr.get(max(p.t, 1), [0.0, 1.0])
+
+    styles = _styles(staircase, lang)
+    cur = pictures[current]
+    xr = _x_ranges(axis, pictures, yrange)
+
+    def xrange(p):
+        return xr.get(max(p.t, 1), [float(axis.min()), float(axis.max())])
+    data = [_merge(st, d) for st, d in zip(styles, _frame_traces(cur, axis, yrange(cur), staircase=staircase,
+                                                                   axis_e=axis_e))]
+    n_changing = len(data)
+    data += _legend_entries(lang)
+    frames = [dict(name=str(p.step), traces=list(range(n_changing)),
+                   data=_frame_traces(p, axis, yrange(p), staircase=staircase, axis_e=axis_e),
+                   layout=dict(title=dict(text=f"<b>{_title(p, lang)}</b>"), yaxis=dict(range=yrange(p)),
+                               xaxis=dict(range=xrange(p))))
+              for p in pictures]
+    fig = FramedFigure(data=data)
+    base_layout(fig, title=_title(cur, lang), xaxis=xlabel, yaxis="log p(X|θ),  L(q, θ)", height=height)
+    fig.update_layout(
+        margin=dict(l=10, r=10, t=66, b=124),
+        title=dict(font=dict(size=13), x=0.01, xanchor="left", y=0.99, yanchor="top"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
+    )
+    fig.update_yaxes(range=yrange(cur))
+    fig.update_xaxes(range=xrange(cur))
+    return fig.set_raw(frames, _animation_controls([(_short_label(p, lang), str(p.step)) for p in pictures],
+                                                   current, duration, lang))
+
+
+class FramedFigure(go.Figure):
+    """A figure whose animation frames (and frame slider) are kept as plain dicts, added by :meth:`to_dict`.
+
+    Building 60 frames and their slider steps as validated plotly objects takes about half a
+    second per redraw; here they are written in plotly's schema directly (numbers become base64
+    typed arrays, as plotly itself sends them). ``to_dict``, ``to_json``, ``show`` and
+    ``write_html`` include them; ``fig.frames`` (validated objects) stays empty: read
+    ``fig.to_dict()["frames"]``.
+    """
+
+    def set_raw(self, frames: list[dict], layout: dict) -> "FramedFigure":
+        object.__setattr__(self, "_raw", (frames, layout))
+        return self
+
+    def to_dict(self):
+        d = super().to_dict()
+        frames, layout = getattr(self, "_raw", ([], {}))
+        extra = {"frames": [dict(f) for f in frames], "layout": dict(layout)}
+        convert_to_base64(extra)
+        if extra["frames"]:
+            d["frames"] = extra["frames"]
+        d["layout"].update(extra["layout"])
+        return d
+
+    def to_plotly_json(self):
+        return self.to_dict()
+
+
+def _short_label(p: StepPicture, lang: str) -> str:
+    if p.kind == "start":
+        return tr("start", lang)
+    return f"{p.kind}{p.t}"
+
+
+# ---- the plane of two coordinates ---------------------------------------------------
+def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: str, ylabel: str,
+                   duration: int = 700, lang: str = "en", height: int = 470) -> go.Figure:
+    """Contours of log p(X|θ) over two coordinates (the others at θ_T) and the EM path θ_0 → θ_t,
+    drawn up to each half-step in a browser-side animation (one frame per entry of ``steps``)."""
+    vx, vy = np.asarray(vx, float), np.asarray(vy, float)
+    z = np.asarray(log_p, float)
+    path = np.asarray(path, float)
+    finite = z[np.isfinite(z)]
+    top = float(finite.max()) if finite.size else 0.0
+    lo = float(np.percentile(finite, 30)) if finite.size else -1.0
+    lo = min(lo, float(np.nanmin(trace.log_likelihood)))
+    top = max(top, float(np.nanmax(trace.log_likelihood)))
+    zc = np.where(np.isfinite(z), np.maximum(z, lo), lo)
+
+    def path_traces(s):
+        ti, _, kind = half_step_state(trace, s)
+        return [
+            dict(type="scatter", x=path[:ti + 1, 0], y=path[:ti + 1, 1]),
+            dict(type="scatter", x=[float(path[ti, 0])], y=[float(path[ti, 1])],
+                 marker=dict(size=15, color=NEW if kind == "M" else LOG_P, line=dict(color="white", width=2)),
+                 hovertemplate=f"θ{sub(ti)}: log p(X|θ{sub(ti)}) = {float(trace.log_likelihood[ti]):.6f}"
+                               "<extra></extra>"),
+        ]
+
+    styles = [
+        dict(mode="lines+markers", name=tr("EM path", lang), line=dict(color="white", width=3),
+             marker=dict(size=6, color="white", line=dict(color="black", width=1)),
+             hovertemplate="θ = (%{x:.6g}, %{y:.6g})<extra></extra>"),
+        dict(mode="markers", name="θ_t"),
+    ]
+    fig = FramedFigure([go.Contour(
+        x=vx, y=vy, z=zc, colorscale="Viridis", ncontours=24, zmin=lo, zmax=top, name="log p(X|θ)",
+        colorbar=dict(title=dict(text="log p", side="right"), thickness=12),
+        contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.6, color="rgba(255,255,255,0.35)"),
+        hovertemplate="log p(X|θ) = %{z:.6f}<extra>(%{x:.4g}, %{y:.4g})</extra>",
+    )] + [_merge(st, d) for st, d in zip(styles, path_traces(steps[current]))])
+    frames = [dict(name=str(s), data=path_traces(s), traces=[1, 2],
+                   layout=dict(title=dict(text=f"<b>{_plane_title(s, trace, lang)}</b>"))) for s in steps]
+    base_layout(fig, title=_plane_title(steps[current], trace, lang), xaxis=xlabel, yaxis=ylabel, height=height)
+    fig.update_layout(title=dict(font=dict(size=13), x=0.01, xanchor="left"), showlegend=False,
+                      margin=dict(l=10, r=10, t=40, b=124))
+    fig.update_xaxes(range=[float(vx[0]), float(vx[-1])])
+    fig.update_yaxes(range=[float(vy[0]), float(vy[-1])])
+    return fig.set_raw(frames, _animation_controls([(_short_label_s(s, trace, lang), str(s)) for s in steps],
+                                                   current, duration, lang))
+
+
+def _short_label_s(s: int, trace, lang: str) -> str:
+    _, qi, kind = half_step_state(trace, s)
+    return tr("start", lang) if kind == "start" else f"{kind}{qi}"
+
+
+def _plane_title(s, trace, lang):
+    ti, _, kind = half_step_state(trace, s)
+    return f"{step_label(s, trace, lang)} · θ{sub(ti)}: log p(X|θ{sub(ti)}) = {_fmt(float(trace.log_likelihood[ti]))}"
+
+
+# ---- the data, in step with the figure ---------------------------------------------------
+def _normal_pdf(x, m, v):
+    return np.exp(-0.5 * (x - m) ** 2 / v) / np.sqrt(2 * np.pi * v)
+
+
+def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str = "x", lang: str = "en",
+            height: int = 420, seed: int = 0) -> go.Figure:
+    """Histogram of the data, each π_k N(x | μ_k, σ²_k) and their sum at θ, and the points
+    below the axis coloured by q(z_n = k) (grey before the first E-step)."""
+    x = np.asarray(x, float)
+    w, m, v = (np.asarray(a, float) for a in (weights, means, variances))
+    lo, hi = float(x.min()), float(x.max())
+    pad = 0.1 * (hi - lo if hi > lo else 1.0)
+    grid = np.linspace(lo - pad, hi + pad, 300)
+    comp = w[None, :] * _normal_pdf(grid[:, None], m[None, :], v[None, :])
+    bins = int(np.clip(np.sqrt(x.size) * 1.5, 10, 40))
+    heights, edges = np.histogram(x, bins=bins, density=True)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    fig = go.Figure(go.Bar(x=centres, y=heights, width=float(edges[1] - edges[0]), marker_color=HIST,
+                           marker_line_width=0, name=tr("data (histogram)", lang),
+                           hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
+    for k in range(w.size):
+        fig.add_trace(go.Scatter(
+            x=grid, y=comp[:, k], mode="lines", name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
+            line=dict(color=component_colour(k), width=2.5), fill="tozeroy",
+            fillcolor=_rgba(component_colour(k), 0.10),
+            hovertemplate=f"π{sub(k + 1)}·N = " + "%{y:.4g}<extra>x = %{x:.4g}</extra>"))
+    fig.add_trace(go.Scatter(x=grid, y=comp.sum(1), mode="lines", name="p(x|θ)", line=dict(color=LOG_P, width=3),
+                             hovertemplate="p(x|θ) = %{y:.4g}<extra>x = %{x:.4g}</extra>"))
+    ymax = float(max(heights.max(), comp.sum(1).max()))
+    idx = thin(x.size, 400)
+    rng = np.random.default_rng(seed)
+    jitter = -ymax * (0.05 + 0.10 * rng.random(idx.size))
+    if resp is None:
+        colours = NONE
+        hover = "x = %{x:.4g}<extra>" + tr("no q yet: press E-step", lang) + "</extra>"
+        custom = None
+    else:
+        r = np.asarray(resp, float)[idx]
+        colours = blend_colours(r)
+        custom = r
+        hover = "x = %{x:.4g}<br>" + "<br>".join(
+            f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
+    fig.add_trace(go.Scatter(x=x[idx], y=jitter, mode="markers", name=tr("points, coloured by q(z)", lang),
+                             marker=dict(color=colours, size=6, line=dict(width=0)), customdata=custom,
+                             hovertemplate=hover))
+    base_layout(fig, title=title, xaxis=xlabel, yaxis=tr("density", lang), height=height)
+    fig.update_layout(bargap=0, showlegend=False, title=dict(font=dict(size=13)), margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(range=[-ymax * 0.17, ymax * 1.08])
+    return fig
+
+
+def ellipse(mean, cov, n_sigma: float = 2.0, n: int = 100):
+    """Points of the n-sigma ellipse {x: (x − μ)ᵀ Σ⁻¹ (x − μ) = n²}."""
+    lam, vec = np.linalg.eigh(np.asarray(cov, float))
+    a = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(a), np.sin(a)])
+    pts = vec @ (n_sigma * np.sqrt(np.maximum(lam, 0))[:, None] * circle)
+    return pts[0] + mean[0], pts[1] + mean[1]
+
+
+def data_2d(x, weights, means, covariances, resp=None, *, title: str, labels=("x₁", "x₂"), lang: str = "en",
+            height: int = 420) -> go.Figure:
+    """The points coloured by q(z_n = k) (colours blended), and each component's 2-sigma ellipse at θ."""
+    x = np.asarray(x, float)
+    means, covs, w = np.asarray(means, float), np.asarray(covariances, float), np.asarray(weights, float)
+    idx = thin(len(x), 400)
+    if resp is None:
+        colours, custom = NONE, None
+        hover = "(%{x:.4g}, %{y:.4g})<extra>" + tr("no q yet: press E-step", lang) + "</extra>"
+    else:
+        r = np.asarray(resp, float)[idx]
+        colours, custom = blend_colours(r), r
+        hover = "(%{x:.4g}, %{y:.4g})<br>" + "<br>".join(
+            f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
+    fig = go.Figure(go.Scatter(x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
+                               marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
+                               customdata=custom, hovertemplate=hover))
+    for k in range(w.size):
+        ex, ey = ellipse(means[k], covs[k])
+        c = component_colour(k)
+        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name=f"2σ, z = {k + 1} (π{sub(k + 1)} = {w[k]:.2f})",
+                                 line=dict(color=c, width=2.5), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[means[k, 0]], y=[means[k, 1]], mode="markers", showlegend=False,
+                                 marker=dict(symbol="x", size=12, color=c, line=dict(color="black", width=1.5)),
+                                 hovertemplate=f"μ{sub(k + 1)}" + " = (%{x:.4g}, %{y:.4g})<extra></extra>"))
+    base_layout(fig, title=title, xaxis=labels[0], yaxis=labels[1], height=height)
+    fig.update_layout(showlegend=False, title=dict(font=dict(size=13)), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def coins_split(heads, tosses, resp=None, *, title: str, lang: str = "en", height: int = 420) -> go.Figure:
+    """Per set of tosses, the heads and tails the E-step assigns to each coin: q(coin k)·heads and
+    q(coin k)·tails (before the first E-step: the observed heads and tails only)."""
+    h, n = np.asarray(heads, float), np.asarray(tosses, float)
+    tails = n - h
+    sets = [f"{tr('set', lang)} {i + 1}<br>{int(a)}H {int(b)}T" for i, (a, b) in enumerate(zip(h, tails))]
+    fig = go.Figure()
+    if resp is None:
+        fig.add_trace(go.Bar(x=sets, y=h, name=tr("heads", lang), marker_color=NONE))
+        fig.add_trace(go.Bar(x=sets, y=tails, base=h, name=tr("tails", lang), marker_color="rgba(200,200,200,0.6)"))
+        fig.update_layout(barmode="overlay")
+    else:
+        r = np.asarray(resp, float)
+        for k in range(r.shape[1]):
+            c = component_colour(k)
+            eh, et = r[:, k] * h, r[:, k] * tails
+            fig.add_trace(go.Bar(x=sets, y=eh, offsetgroup=str(k), name=f"{tr('coin', lang)} {k + 1}: {tr('heads', lang)}",
+                                 marker_color=c, text=[f"{v:.1f}" for v in eh], textposition="inside",
+                                 customdata=r[:, k],
+                                 hovertemplate=f"q({tr('coin', lang)} {k + 1}) = " + "%{customdata:.3f}<br>"
+                                 + f"E[{tr('heads', lang)}] = " + "%{y:.3f}<extra></extra>"))
+            fig.add_trace(go.Bar(x=sets, y=et, base=eh, offsetgroup=str(k),
+                                 name=f"{tr('coin', lang)} {k + 1}: {tr('tails', lang)}",
+                                 marker=dict(color=_rgba(c, 0.35), line=dict(color=c, width=1)),
+                                 text=[f"{v:.1f}" for v in et], textposition="inside",
+                                 hovertemplate=f"E[{tr('tails', lang)}] = " + "%{y:.3f}<extra></extra>"))
+        fig.update_layout(barmode="group")
+    base_layout(fig, title=title, yaxis=tr("tosses", lang), height=height)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=10)),
+                      title=dict(font=dict(size=13), y=0.99, yanchor="top"), margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def linkage_split(counts, expected_z=None, *, title: str, lang: str = "en", height: int = 420) -> go.Figure:
+    """The four counts; after an E-step the first is split into E[z] (the θ/4 part) and y₁ − E[z] (the 1/2 part)."""
+    y = np.asarray(counts, float).ravel()
+    cells = ["y₁", "y₂", "y₃", "y₄"]
+    fig = go.Figure()
+    if expected_z is None:
+        fig.add_trace(go.Bar(x=cells, y=y, marker_color=NONE, name=tr("observed counts", lang),
+                             text=[f"{v:g}" for v in y], textposition="outside", cliponaxis=False))
+    else:
+        ez = float(expected_z)
+        fig.add_trace(go.Bar(x=cells, y=[y[0] - ez, 0, 0, 0], name=f"y₁ − E[z] ({tr('part 1/2', lang)})",
+                             marker_color=component_colour(0), text=[f"{y[0] - ez:.3f}", "", "", ""],
+                             textposition="inside", hovertemplate="y₁ − E[z] = %{y:.4f}<extra></extra>"))
+        fig.add_trace(go.Bar(x=cells, y=[ez, 0, 0, 0], name=f"E[z] ({tr('part θ/4', lang)})",
+                             marker_color=component_colour(1), text=[f"{ez:.3f}", "", "", ""],
+                             textposition="inside", hovertemplate="E[z] = %{y:.4f}<extra></extra>"))
+        fig.add_trace(go.Bar(x=cells, y=[0, y[1], y[2], y[3]], name=tr("observed counts", lang),
+                             marker_color=NONE, text=["", *(f"{v:g}" for v in y[1:])], textposition="outside",
+                             cliponaxis=False, hovertemplate="%{y:g}<extra></extra>"))
+        fig.update_layout(barmode="stack")
+    base_layout(fig, title=title, yaxis=tr("count", lang), height=height)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=10)),
+                      title=dict(font=dict(size=13), y=0.99, yanchor="top"), margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_yaxes(range=[0, float(y.max()) * 1.15])
+    return fig
+
+
+# ---- the trace ---------------------------------------------------------------------------
+def trace_figure(trace, current: int | None = None, *, distance: bool = False, lang: str = "en",
+                 height: int = 460) -> go.Figure:
+    """The sawtooth: log p(X|θ) and L(q, θ) after the start and every E- and M-step (x = iteration,
+    E-steps at t − ½), and below it the KL gap log p − L per half-step.
+
+    ``distance``: plot log p(X|θ_T) − value on a log axis, so the late, tiny steps show as well.
+    """
+    rows = trace.half_steps()
+    s_all = np.arange(len(rows))
+    idx = thin(len(rows), 400)
+    xs = s_all[idx] / 2.0
+    lp = np.array([r[2] for r in rows])[idx]
+    lb = np.array([r[3] for r in rows])[idx]
+    gap = lp - lb
+    kinds = [rows[i][0] for i in idx]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.08)
+    final = float(trace.log_likelihood[-1])
+    if distance:
+        with np.errstate(invalid="ignore"):
+            ylp = np.where(final - lp > 0, final - lp, np.nan)
+            ylb = np.where(final - lb > 0, final - lb, np.nan)
+        ytitle = f"log p(X|θ{sub(trace.n_iter)}) − …"
+    else:
+        ylp, ylb = lp, lb
+        ytitle = "log p(X|θ),  L(q, θ)"
+    hover_text = [step_label(int(s), trace, lang) for s in s_all[idx]]
+    fig.add_trace(go.Scatter(x=xs, y=ylp, mode="lines+markers", name="log p(X|θ)", line=dict(color=LOG_P, width=2.5),
+                             marker=dict(size=6), text=hover_text, customdata=lp,
+                             hovertemplate="%{text}: log p = %{customdata:.8f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=xs, y=ylb, mode="lines+markers", name="L(q, θ)", line=dict(color=ELBO, width=2, dash="dash"),
+                             marker=dict(size=6, symbol=["diamond" if k == "M" else "circle" for k in kinds]),
+                             text=hover_text, customdata=lb,
+                             hovertemplate="%{text}: L = %{customdata:.8f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=xs, y=gap, name=tr("gap", lang) + " KL(q ‖ p(Z|X, θ)) = log p − L",
+                         marker_color=[KL if k == "M" else ELBO for k in kinds], customdata=hover_text,
+                         marker_pattern=dict(shape=["" if k == "M" else "/" for k in kinds], fillmode="overlay"),
+                         hovertemplate="%{customdata}: KL = %{y:.3e}<extra></extra>", width=0.35), row=2, col=1)
+    if current is not None:
+        for r in (1, 2):
+            fig.add_vline(x=current / 2.0, line=dict(color=NEW, width=2, dash="dash"), row=r, col=1)
+    base_layout(fig, title=tr("The sawtooth: E lifts L to log p, M raises both", lang), height=height)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
+                      bargap=0.2, title=dict(font=dict(size=13), y=0.99, yanchor="top"),
+                      margin=dict(l=10, r=10, t=70, b=10))
+    fig.update_yaxes(title_text=ytitle, row=1, col=1, type="log" if distance else "linear")
+    fig.update_yaxes(title_text="KL", row=2, col=1, rangemode="tozero")
+    fig.update_xaxes(title_text=tr("iteration t (E-steps at t − ½)", lang), row=2, col=1)
+    if not distance:
+        finite = np.concatenate([lp[np.isfinite(lp)], lb[np.isfinite(lb)]])
+        if finite.size > 2:
+            # start at the first E-step so that the early jump does not flatten everything else
+            lo = float(np.nanmin(np.concatenate([lp[1:], lb[1:]]))) if len(lp) > 2 else float(finite.min())
+            hi = float(finite.max())
+            pad = 0.06 * max(hi - lo, 1e-9)
+            fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)
+    return fig
+
+
+def restarts_figure(curves, labels, *, lang: str = "en", height: int = 360) -> go.Figure:
+    """log p(X|θ_t) against the iteration t for several EM runs (one per starting point)."""
+    fig = go.Figure()
+    for i, (ll, lab) in enumerate(zip(curves, labels)):
+        ll = np.asarray(ll, float)
+        idx = thin(ll.size, 400)
+        fig.add_trace(go.Scatter(x=idx, y=ll[idx], mode="lines+markers", name=lab,
+                                 line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=2,
+                                           dash=("solid", "dash", "dot", "dashdot")[i % 4]),
+                                 marker=dict(size=4), hovertemplate="t = %{x}: log p = %{y:.6f}<extra></extra>"))
+    base_layout(fig, title=tr("log p(X|θ_t) of each restart", lang), xaxis=tr("iteration t", lang),
+                yaxis="log p(X|θ_t)", height=height)
+    fig.update_layout(legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
+                                  font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"),
+                      title=dict(font=dict(size=14)))
+    _focus_tail(fig, [np.asarray(c, float) for c in curves])
+    return fig
+
+
+def _focus_tail(fig, curves):
+    """Start the y-axis after the first iteration so that the first big jump does not flatten the rest."""
+    tails = [c[1:] for c in curves if c.size > 1]
+    allv = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else np.array([])
+    if not tails or allv.size == 0:
+        return
+    tail = np.concatenate(tails)
+    tail = tail[np.isfinite(tail)]
+    if tail.size == 0:
+        return
+    lo, hi = float(tail.min()), float(allv.max())
+    pad = 0.08 * max(hi - lo, 1e-9)
+    fig.update_yaxes(range=[lo - pad, hi + pad])
+
+
+def gradient_figure(em_ll, ga_ll, *, step_size: float, diverged: bool, message: str = "", lang: str = "en",
+                    height: int = 380) -> go.Figure:
+    """log p(X|θ_t) against t for EM and for gradient ascent θ ← θ + η ∇ log p(X|θ) / N from the same start."""
+    em_ll, ga_ll = np.asarray(em_ll, float), np.asarray(ga_ll, float)
+    fig = go.Figure()
+    ie, ig = thin(em_ll.size, 400), thin(ga_ll.size, 400)
+    fig.add_trace(go.Scatter(x=ie, y=em_ll[ie], mode="lines+markers", name=tr("EM (no step size)", lang),
+                             line=dict(color=ELBO, width=3), marker=dict(size=5),
+                             hovertemplate="EM t = %{x}: log p = %{y:.6f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=ig, y=ga_ll[ig], mode="lines+markers",
+                             name=tr("gradient ascent", lang) + f", η = {step_size:g}",
+                             line=dict(color=GA, width=2.5, dash="dash"), marker=dict(size=4),
+                             hovertemplate="GA t = %{x}: log p = %{y:.6f}<extra></extra>"))
+    if diverged:
+        fig.add_trace(go.Scatter(x=[ga_ll.size - 1], y=[ga_ll[-1]], mode="markers+text",
+                                 name=tr("diverged", lang), text=["✗ " + tr("diverged", lang)],
+                                 textposition="top right", marker=dict(symbol="x", size=16, color=KL),
+                                 hovertext=message, hoverinfo="text"))
+    base_layout(fig, title=tr("EM against gradient ascent from the same start", lang), xaxis=tr("iteration t", lang),
+                yaxis="log p(X|θ_t)", height=height)
+    fig.update_layout(legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
+                                  font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"),
+                      title=dict(font=dict(size=14)))
+    _focus_tail(fig, [em_ll, ga_ll])
+    return fig

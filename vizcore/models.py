@@ -469,9 +469,9 @@ class GaussianMixture2D(Model):
         scatter = (s2 - m[:, :, None] * s1[:, None, :] - s1[:, :, None] * m[:, None, :]
                    + nk[:, None, None] * m[:, :, None] * m[:, None, :]) / safe[:, None, None]
         scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-        lam, vec = np.linalg.eigh(scatter)
-        if np.any(lam[:, 0] < floor):  # clip eigenvalues: the argmax subject to λ_min(Σ) ≥ floor
-            scatter = np.einsum("kij,kj,klj->kil", vec, np.maximum(lam, floor), vec)
+        lam_min = np.linalg.eigvalsh(scatter)[:, 0]
+        bump = np.maximum(floor - lam_min, 0.0)  # raise the smallest eigenvalue to the floor
+        scatter = scatter + bump[:, None, None] * np.eye(2)
         covs = np.where((has & ~fixed["covariances"])[:, None, None], scatter, params.covariances)
         weights = _m_step_weights(nk, params.weights, fixed["weights"])
         return GMM2DParams(weights, means, covs)

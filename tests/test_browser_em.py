@@ -71,7 +71,7 @@ def _open(pg, server, query: str = ""):
     pg.get_by_role("link", name="EM, step by step").first.wait_for(timeout=60000)
     pg.goto(f"{server.url}/em{query}", wait_until="domcontentloaded")
     wait_settled(pg)
-    pg.wait_for_selector(".js-plotly-plot", timeout=60000)
+    pg.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     wait_settled(pg)
     assert pg.get_by_role("link", name="EM, step by step").count(), "routed by app.py"
     pg.wait_for_function("() => { const el = document.querySelector('.js-plotly-plot'); "

@@ -87,7 +87,7 @@ def _route(pg, server):
 def _open(pg, server, path: str, query: str = ""):
     pg.goto(f"{server.url}/{path}{query}", wait_until="domcontentloaded")
     wait_settled(pg)
-    pg.wait_for_selector(".js-plotly-plot", timeout=60000)
+    pg.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     wait_settled(pg)
 
 
@@ -158,7 +158,7 @@ def _upload(pg, name: str, raw: bytes):
 
 
 def _family(pg):
-    pg.wait_for_selector(".js-plotly-plot", timeout=60000)
+    pg.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     return pg.evaluate(CHART_JS)[0]
 
 

@@ -58,7 +58,7 @@ def page(browser):
 def _open(page, server):
     page.goto(f"{server.url}/{PATH}", wait_until="domcontentloaded")
     wait_settled(page, 60000)
-    page.wait_for_selector(".js-plotly-plot", timeout=60000)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     wait_settled(page, 60000)
 
 

@@ -300,7 +300,7 @@ def _open(page, server, path):
     from browser_support import wait_settled
     page.goto(f"{server.url}/{path}", wait_until="domcontentloaded")
     wait_settled(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=30000)
     wait_settled(page)
 
 

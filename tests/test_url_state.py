@@ -245,7 +245,7 @@ def _settle(page):
 def _open(page, url):
     page.goto(url, wait_until="domcontentloaded")
     _settle(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=60000)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     _settle(page)
 
 
@@ -424,7 +424,7 @@ def test_bad_upload_shows_its_message_and_keeps_the_previous_data(browser, serve
     select("lb_data_gmm1d", "Upload a CSV file")(page)
     uploader = page.locator(".st-key-lb_upload_gmm1d input[type=file]")
     uploader.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD}])
-    page.wait_for_selector(".js-plotly-plot", timeout=60000)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     _settle(page)
     page.wait_for_function("() => document.body.innerText.includes('good.csv')", timeout=30000)
     _, good_charts = _snapshot(page)

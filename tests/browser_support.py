@@ -27,7 +27,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 def page_paths() -> list[str]:
     """The url paths of every page registered in app.py, in navigation order."""
-    return re.findall(r'url_path="([^"]+)"', (ROOT / "app.py").read_text())
+    paths = []
+    for line in (ROOT / "app.py").read_text().splitlines():
+        m = re.search(r'url_path="([^"]+)"', line)
+        if m:  # the default page is served at the root, not at its url_path
+            paths.append("" if "default=True" in line else m.group(1))
+    return paths
 
 
 def chromium_path() -> str | None:

@@ -29,8 +29,15 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(browser):
     s = Server()
+    # A fresh server runs its first session in Streamlit's legacy pages/ mode until app.py has run
+    # once; open the root first so every page below is served through st.navigation.
+    warm = browser.new_page()
+    warm.goto(s.url + "/", wait_until="domcontentloaded")
+    wait_settled(warm)
+    warm.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
+    warm.close()
     yield s
     s.stop()
 

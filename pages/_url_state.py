@@ -45,11 +45,30 @@ def begin() -> None:
         _drop_non_finite()
     else:  # only the first run is checked (it may have ended early, e.g. waiting for an upload)
         st.session_state.pop(INITIAL, None)
+        _adopt_browser_address()
     st.session_state[CLAIMED] = set()
     pending = st.session_state.pop(PENDING, None)
     if pending:
         for key, value in pending.items():
             st.session_state[key] = value
+
+
+def _adopt_browser_address() -> None:
+    """Make Streamlit's server-side copy of the address the one the browser sent with this rerun.
+
+    Streamlit 1.67 does not refresh that copy on a rerun of the same page, so after quick
+    successive changes (arrow keys on a slider) it can hold a bound widget's earlier value; the
+    next write to the address (:func:`mirror`, or a callback that sets a bound widget) sends
+    the whole copy back to the browser, and a copied link would then reopen an older view.
+    Sends nothing itself. Defensive: if Streamlit's internals change, this does nothing.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        if ctx is not None and isinstance(ctx.query_string, str):
+            _internal_state().query_params.populate_from_query_string(ctx.query_string)
+    except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
+        pass
 
 
 def mirror(key: str, value: str | None) -> None:

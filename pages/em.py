@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, prose, show, show_code, t
+from pages._common import fail, floor_notice, lang, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -258,6 +258,7 @@ try:
 except ValueError as err:
     fail(err, "Choose another starting point (move the θ sliders or change the seed).")
     st.stop()
+floor_notice(trace.floored)
 
 S = 2 * trace.n_iter
 # The half-step slider's key names the run (model, data, start, fixed parameters): a new start gets a new slider

@@ -264,6 +264,13 @@ def _changes_url(page, act, timeout=30000):
     _settle(page)
 
 
+URL_HOLDS_SLIDER_JS = r"""(key) => {
+  const i = document.querySelector(`.st-key-${key} input[type=range]`);
+  const v = new URL(location.href).searchParams.get(key);
+  return i && v !== null && Math.abs(parseFloat(v) - parseFloat(i.value)) < 1e-9;
+}"""
+
+
 def slider(key, presses, arrow="ArrowRight"):
     def act(page):
         def go():
@@ -273,6 +280,9 @@ def slider(key, presses, arrow="ArrowRight"):
             for _ in range(presses):
                 page.keyboard.press(arrow)
         _changes_url(page, go)
+        # quick presses go out as several reruns: wait until the last one has reached the address
+        page.wait_for_function(URL_HOLDS_SLIDER_JS, arg=key, timeout=30000)
+        _settle(page)
     return act
 
 
@@ -339,8 +349,8 @@ def sidebar_choice(key, label):
 SCENARIOS = {
     "home": ("", [slider("home_t", 4)]),
     "latent_models": ("latent_models", [
-        radio("lvm_model", "Two coins"), slider("lvm_c_tosses", 5), tab("lvm_tab", "z = 2"),
-        slider("lvm_c_p1", 3, "ArrowLeft"), checkbox("lvm_freeze"), slider("lvm_c_w0", 4, "ArrowLeft"),
+        radio("lvm_model", "Two coins"), slider("lvm_c_tosses", 5), slider("lvm_c_w0", 4, "ArrowLeft"),
+        tab("lvm_tab", "z = 2"), slider("lvm_c_p1", 3, "ArrowLeft"), checkbox("lvm_freeze"),
         slider("lvm_h0", 2), button("lvm_resample")]),
     "lower_bounds": ("lower_bounds", [
         select("lb_model", "2-D Gaussian mixture"), select("lb_k_gmm2d", "3"), expand("Parameters"),
@@ -406,8 +416,8 @@ def test_garbage_address_opens_with_defaults_and_a_notice(browser, server):
     assert "lb_anchors" in notice and "nearest allowed value" in notice
     widgets, charts = _snapshot(page)
     ctx.close()
-    ctx2, ref = _new_page(browser)   # what it should equal: the defaults, m0 at the top of its slider
-    _open(ref, f"{server.url}/lower_bounds?lb_th_gmm1d_faithful_waiting_2_m0=101.5")
+    ctx2, ref = _new_page(browser)   # what it should equal: the defaults, m0 and the blend at the top of their sliders
+    _open(ref, f"{server.url}/lower_bounds?lb_th_gmm1d_faithful_waiting_2_m0=101.5&lb_blend=1")
     w_ref, c_ref = _snapshot(ref)
     assert widgets == w_ref and charts == c_ref
     ctx2.close()

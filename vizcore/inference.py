@@ -194,7 +194,8 @@ def interpolate_resp(q_from, q_to, t: float):
 class EMTrace:
     """An EM run, frozen. Index t = 0..n_iter.
 
-    ``params[t]`` is θ_t; ``log_likelihood[t]`` is log p(X|θ_t). For t = 1..n_iter,
+    ``params[t]`` is θ_t; ``log_likelihood[t]`` is log p(X|θ_t). ``params[0]`` is the start,
+    with any free variance below the data's floor first raised to it (``floored`` is then true). For t = 1..n_iter,
     q_t = p(Z|X, θ_{t−1}) and ``elbo_after_e[t−1] = L(q_t, θ_{t−1})`` (equals
     log p(X|θ_{t−1}): the bound touches), ``elbo_after_m[t−1] = L(q_t, θ_t)``, and
     ``stats[t−1]``, ``entropy[t−1]`` let any view draw the bound L(q_t, ·) without the data.
@@ -235,6 +236,9 @@ def run_em(model, x, init, *, fixed=(), max_iter: int = 100, tol: float | None =
             raise ValueError(f"tol: expected a number ≥ 0, got {tol}")
     masks = model.parse_fixed(params, fixed)
     fixed = tuple(fixed or ())
+    start = model.onto_floor(x, params, masks)
+    floored = start is not params
+    params = start
     lq, lm = _log_posterior(model, x, params)
     ll = [float(lm.sum())]
     if not np.isfinite(ll[0]):
@@ -243,7 +247,7 @@ def run_em(model, x, init, *, fixed=(), max_iter: int = 100, tol: float | None =
             "choose starting values that give every data point some probability"
         )
     plist, e_vals, m_vals, stats_list, ents = [params], [], [], [], []
-    converged, floored = False, False
+    converged = False
     for _ in range(max_iter):
         resp = np.exp(lq)
         stats = model.expected_stats(x, resp)

@@ -25,7 +25,8 @@ Variance floor
 --------------
 An M-step variance below ``VARIANCE_FLOOR_RELATIVE`` times the data's variance
 (or below ``VARIANCE_FLOOR_ABSOLUTE`` when all points are equal) is raised to
-the floor, and a 2-D covariance's smallest eigenvalue likewise. Without it a
+the floor; a 2-D covariance's eigenvalues likewise, measured with each axis scaled by the data's
+spread along it (so the floor does not depend on the units of either axis). Without it a
 component that collapses onto one point sends log p(X|θ) to +∞; with it the
 numbers stay finite and :func:`vizcore.inference.run_em` reports ``floored``.
 """
@@ -142,6 +143,14 @@ class Model:
 
     def sample(self, params, n_samples: int, rng):
         raise NotImplementedError
+
+    def onto_floor(self, x, params, fixed: dict):
+        """``params`` with every free variance raised to the data's floor (unchanged if none is below).
+
+        EM with a floor maximises over the θ that respect it; a start below the floor is first
+        moved onto it, so that every later step can only raise log p(X|θ).
+        """
+        return params
 
     def validate_data(self, x) -> np.ndarray:
         raise NotImplementedError
@@ -272,6 +281,29 @@ def _data_floor(variance: float) -> float:
     return VARIANCE_FLOOR_RELATIVE * variance if variance > 0 else VARIANCE_FLOOR_ABSOLUTE
 
 
+def _clip_scaled(cov, axis_var, slack=1.0):
+    """Covariances (K, 2, 2) whose eigenvalues, in coordinates scaled by the data's spread, are ≥ the floor.
+
+    The floor is isotropic after dividing axis j by its data standard deviation, so it is
+    ``VARIANCE_FLOOR_RELATIVE`` of the data's variance along every axis whatever their units (an
+    axis with no spread uses ``VARIANCE_FLOOR_ABSOLUTE``). Clipping the scaled eigenvalues is the
+    exact argmax of the bound subject to the floor (the Gaussian likelihood is equivariant under
+    the scaling), so a floored M-step still never lowers log p. Returns (clipped, which were low);
+    ``slack`` > 1 only widens the "low" test.
+    """
+    axis_var = np.asarray(axis_var, dtype=float)
+    scale = np.where(axis_var > 0, axis_var, VARIANCE_FLOOR_ABSOLUTE / VARIANCE_FLOOR_RELATIVE)
+    r = np.sqrt(scale)
+    w = cov / (r[:, None] * r[None, :])
+    w = 0.5 * (w + np.swapaxes(w, -1, -2))
+    lam, vec = np.linalg.eigh(w)
+    low = lam[:, 0] < VARIANCE_FLOOR_RELATIVE * slack
+    if not np.any(low):
+        return cov, low
+    back = np.einsum("kij,kj,klj->kil", vec, np.maximum(lam, VARIANCE_FLOOR_RELATIVE), vec)
+    return back * (r[:, None] * r[None, :]), low
+
+
 class GaussianMixture1D(Model):
     """1-D Gaussian mixture  p(x|θ) = Σ_k π_k N(x | μ_k, σ²_k)."""
 
@@ -340,6 +372,13 @@ class GaussianMixture1D(Model):
 
     def floored(self, stats, params) -> bool:
         return bool(np.any(params.variances <= _data_floor(stats["data_var"]) * (1 + 1e-12)))
+
+    def onto_floor(self, x, params, fixed):
+        floor = _data_floor(float(np.var(x))) if len(x) else VARIANCE_FLOOR_ABSOLUTE
+        low = (params.variances < floor) & ~fixed["variances"]
+        if not np.any(low):
+            return params
+        return GMM1DParams(params.weights, params.means, np.where(low, floor, params.variances))
 
     def sample(self, params, n_samples, rng):
         rng = check_rng(rng)
@@ -443,7 +482,7 @@ class GaussianMixture2D(Model):
         s2[:, 0, 0], s2[:, 0, 1], s2[:, 1, 0], s2[:, 1, 1] = p[3], p[4], p[4], p[5]
         total = feats[:, 3::2].mean(0)
         return {"nk": p[0], "s1": p[1:3].T.copy(), "s2": s2, "c": c, "n": float(n),
-                "data_var": float(min(total))}
+                "data_var": float(min(total)), "axis_var": total}
 
     def expected_log_joint(self, stats, params):
         nk, s1, s2 = stats["nk"], stats["s1"], stats["s2"]
@@ -461,7 +500,6 @@ class GaussianMixture2D(Model):
 
     def m_step_from_stats(self, stats, params, fixed):
         nk, s1, s2, c = stats["nk"], stats["s1"], stats["s2"], stats["c"]
-        floor = _data_floor(stats["data_var"])
         has = nk > 0
         safe = np.where(has, nk, 1.0)
         means = np.where((has & ~fixed["means"])[:, None], c + s1 / safe[:, None], params.means)
@@ -469,16 +507,22 @@ class GaussianMixture2D(Model):
         scatter = (s2 - m[:, :, None] * s1[:, None, :] - s1[:, :, None] * m[:, None, :]
                    + nk[:, None, None] * m[:, :, None] * m[:, None, :]) / safe[:, None, None]
         scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-        lam_min = np.linalg.eigvalsh(scatter)[:, 0]
-        bump = np.maximum(floor - lam_min, 0.0)  # raise the smallest eigenvalue to the floor
-        scatter = scatter + bump[:, None, None] * np.eye(2)
+        clipped, low = _clip_scaled(scatter, stats["axis_var"])
+        scatter = np.where(low[:, None, None], clipped, scatter)
         covs = np.where((has & ~fixed["covariances"])[:, None, None], scatter, params.covariances)
         weights = _m_step_weights(nk, params.weights, fixed["weights"])
         return GMM2DParams(weights, means, covs)
 
     def floored(self, stats, params) -> bool:
-        lam = np.linalg.eigvalsh(params.covariances)[:, 0]
-        return bool(np.any(lam <= _data_floor(stats["data_var"]) * (1 + 1e-9)))
+        return bool(np.any(_clip_scaled(params.covariances, stats["axis_var"], 1 + 1e-9)[1]))
+
+    def onto_floor(self, x, params, fixed):
+        axis_var = np.var(x, axis=0) if len(x) else np.zeros(2)
+        clipped, low = _clip_scaled(params.covariances, axis_var)
+        low &= ~fixed["covariances"]
+        if not np.any(low):
+            return params
+        return GMM2DParams(params.weights, params.means, np.where(low[:, None, None], clipped, params.covariances))
 
     def sample(self, params, n_samples, rng):
         rng = check_rng(rng)

@@ -62,10 +62,12 @@ def big_datasets(n: int = N_BIG):
         return cache[name].copy()
 
     vizcore.load_dataset = ds.load_dataset = load
+    _clear_caches()
     try:
         yield
     finally:
         vizcore.load_dataset = ds.load_dataset = orig
+        _clear_caches()  # results cached from the enlarged data must not outlive the patch (same process)
 
 
 def _next_value(sl, state: dict):

@@ -64,9 +64,20 @@ def _adopt_browser_address() -> None:
     """
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
+        from streamlit.runtime.state.query_params import _coerce_value_for_query_url
         ctx = get_script_run_ctx()
+        ss = _internal_state()
+        qp = ss.query_params
         if ctx is not None and isinstance(ctx.query_string, str):
-            _internal_state().query_params.populate_from_query_string(ctx.query_string)
+            qp.populate_from_query_string(ctx.query_string)
+        # The browser's own address can lag too (it is sent with the rerun that the first of several
+        # quick changes started): a bound widget's parameter that is in it gets the widget's value now.
+        metadata = ss._new_widget_state.widget_metadata
+        for key, binding in list(qp._bindings_by_param.items()):
+            md = metadata.get(binding.widget_id)
+            if md is not None and qp.has_param(key) and key in st.session_state:
+                qp.set_with_no_forward_msg(
+                    key, _coerce_value_for_query_url(md.serializer(st.session_state[key]), md.value_type))
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
         pass
 

@@ -22,6 +22,14 @@ pytestmark = pytest.mark.browser
 TICK_SIZES_JS = """() => Array.from(document.querySelectorAll(
     '[data-testid="stMain"] .js-plotly-plot .xtick text, [data-testid="stMain"] .js-plotly-plot .ytick text'))
     .map(e => parseFloat(getComputedStyle(e).fontSize))"""
+OVERLAPS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')).flatMap(el => {
+    const t = el.querySelector('.gtitle'), l = el.querySelector('.legend');
+    if (!t || !l || !t.textContent.trim()) return [];
+    const a = t.getBoundingClientRect(), b = l.getBoundingClientRect();
+    if (!a.width || !b.width) return [];
+    const overlap = a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+    return overlap ? [t.textContent.slice(0, 60)] : [];
+})"""
 H1_JS = "() => (document.querySelector('[data-testid=\"stMain\"] h1') || {innerText: ''}).innerText"
 SIDEBAR_NAV_JS = """() => (document.querySelector('[data-testid="stSidebarNav"]') || {innerText: ''}).innerText"""
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -79,9 +87,22 @@ def test_presenter_mode_ticks_are_at_least_20px(browser, server, path):
         sizes = page.evaluate(TICK_SIZES_JS)
         assert len(sizes) >= 4, f"no tick labels measured on {path}"
         assert min(sizes) >= 20, f"{path}: tick label sizes {sorted(set(sizes))}"
+        assert not page.evaluate(OVERLAPS_JS), f"{path}: a legend covers the title of {page.evaluate(OVERLAPS_JS)}"
         box = page.locator('[data-testid="stSidebar"]').bounding_box()
         assert box is None or box["x"] + box["width"] <= 1, f"{path}: the sidebar should start collapsed"
         assert page.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("path", ["em", "lower_bounds", "elbo_gap"])
+def test_presenter_mode_in_chinese_keeps_legends_off_the_titles(browser, server, path):
+    ctx, page = _new_page(browser)
+    try:
+        _open(page, server, path, "?present=true&lang=zh")
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => document.querySelectorAll('[data-testid=\"stMain\"] .js-plotly-plot .legend').length")
+        assert not page.evaluate(OVERLAPS_JS), f"{path}: a legend covers the title of {page.evaluate(OVERLAPS_JS)}"
     finally:
         ctx.close()
 

@@ -281,7 +281,11 @@ def slider(key, presses, arrow="ArrowRight"):
                 page.keyboard.press(arrow)
         _changes_url(page, go)
         # quick presses go out as several reruns: wait until the last one has reached the address
-        page.wait_for_function(URL_HOLDS_SLIDER_JS, arg=key, timeout=30000)
+        try:
+            page.wait_for_function(URL_HOLDS_SLIDER_JS, arg=key, timeout=30000)
+        except Exception as err:  # noqa: BLE001
+            shown = page.locator(f".st-key-{key} input[type=range]").first.input_value()
+            raise AssertionError(f"{key}: the slider shows {shown}, the address stays {page.url}") from err
         _settle(page)
     return act
 
@@ -390,14 +394,15 @@ def test_copied_url_restores_the_view_in_a_fresh_browser(browser, server, name):
 
     ctx2, fresh = _new_page(browser)
     _open(fresh, url)
-    for _ in range(20):  # charts may still be drawing
+    for _ in range(60):  # charts may still be drawing (a loaded machine: up to 30 s)
         w2, c2 = _snapshot(fresh)
         if (w2, c2) == (widgets, charts):
             break
         fresh.wait_for_timeout(500)
     diff = {k: (widgets.get(k), w2.get(k)) for k in set(widgets) | set(w2) if widgets.get(k) != w2.get(k)}
     assert not diff, f"{url}: widgets differ {diff}"
-    assert c2 == charts, f"{url}: chart data differ"
+    assert c2 == charts, f"{url}: chart data differ in charts {[i for i, (a, b) in enumerate(zip(charts, c2)) if a != b]} " \
+                         f"of {len(charts)} (restored: {len(c2)})"
     assert fresh.locator("[data-testid=stException]").count() == 0
     assert fresh.locator("[data-testid=stToast]").count() == 0, "a restored address needs no notice"
     assert not fresh.errors, fresh.errors

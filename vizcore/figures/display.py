@@ -188,6 +188,43 @@ def _thicker(trace: dict, in_frame: bool = False) -> None:
         trace["colorbar"] = {"tickfont": {"size": PRESENT_TICK}}
 
 
+_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
+_TAGS = re.compile(r"<[^>]+>")
+PRESENT_LEGEND_WIDTH = 430   # px a horizontal legend may span: a ~560-px chart on a projector, less the y axis
+
+
+def _text_px(text: str, size: float) -> float:
+    """Rough width of a label (slightly generous): CJK characters are square, Latin ones about half as wide."""
+    text = _TAGS.sub("", text)
+    return sum(size if _CJK.match(c) else 0.5 * size for c in text)
+
+
+def _room_above(spec: dict) -> int:
+    """Top margin that fits the large title and a horizontal legend drawn above the plot, without overlap.
+
+    Plotly does not move a legend placed above the plot out of the title's way, and presenter
+    mode makes both larger. Plotly lays a horizontal legend out in one row when it fits, else in
+    a grid of equal columns as wide as its widest entry; the rows are estimated the same way at
+    the width a chart has on a projector (:data:`PRESENT_LEGEND_WIDTH`).
+    """
+    layout = spec.get("layout") or {}
+    title = layout.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    room = int(1.5 * PRESENT_TITLE) if text else 0
+    legend = layout.get("legend") if isinstance(layout.get("legend"), dict) else {}
+    above = legend.get("orientation") == "h" and (legend.get("y") or 0) >= 1 and layout.get("showlegend") is not False
+    widths = [40 + _text_px(str(t["name"]), PRESENT_LEGEND) for t in spec.get("data") or []
+              if isinstance(t, dict) and t.get("showlegend") is not False and t.get("name")]
+    if not above or not widths:
+        return room
+    if sum(widths) <= PRESENT_LEGEND_WIDTH:
+        rows = 1
+    else:
+        cols = max(1, int(PRESENT_LEGEND_WIDTH // max(widths)))
+        rows = -(-len(widths) // cols)
+    return room + int(rows * 1.5 * PRESENT_LEGEND) + 10
+
+
 def presenter(spec: dict) -> dict:
     """Presenter mode: large text (ticks ≥ 20 px), thick lines, a white background, black axes.
 
@@ -239,7 +276,7 @@ def presenter(spec: dict) -> dict:
         margin["l"] = max(margin.get("l") or 0, 20)
         margin["b"] = max(margin.get("b") or 0, 20)
         if isinstance(margin.get("t"), (int, float)):
-            margin["t"] = int(margin["t"] * 1.35)
+            margin["t"] = max(int(margin["t"] * 1.35), _room_above(spec))
     for trace in spec.get("data") or []:
         if isinstance(trace, dict):
             _thicker(trace)

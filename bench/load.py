@@ -247,9 +247,20 @@ async def run_load(ws_url: str, pages: list[str], sessions: int = 50, seconds: f
     tasks = [asyncio.create_task(_one(ws_url, pages[i % len(pages)], stats, until, period,
                                       ramp * i / max(1, sessions), i, timeout, hold))
              for i in range(sessions)]
+    samples: list[tuple[float, int]] = []
+
+    async def sample_rss():  # the server's memory every 10 s: growth after the first minute is a leak
+        while server_pid and time.monotonic() < until:
+            samples.append((time.monotonic() - t_start, rss_kb(server_pid)))
+            await asyncio.sleep(10.0)
+
+    sampler = asyncio.create_task(sample_rss())
     await asyncio.sleep(max(0.0, until - time.monotonic()))
     await asyncio.sleep(min(timeout, 5.0))  # let the last reruns finish
     rss1 = rss_kb(server_pid) if server_pid else 0
+    sampler.cancel()
+    samples.append((time.monotonic() - t_start, rss1))
+    after_minute = [kb for t, kb in samples if t >= ramp + 60.0]
     cpu1 = cpu_seconds(server_pid) if server_pid else 0.0
     hold.set()
     await asyncio.wait(tasks, timeout=timeout + 10)
@@ -266,6 +277,8 @@ async def run_load(ws_url: str, pages: list[str], sessions: int = 50, seconds: f
                      for p, v in stats.per_page.items()},
         "errors": stats.errors, "rss_before_kb": rss0, "rss_after_kb": rss1,
         "rss_per_session_mb": (rss1 - rss0) / 1024 / max(1, sessions),
+        "rss_samples": samples,
+        "rss_growth_after_first_minute_mb": (rss1 - after_minute[0]) / 1024 if after_minute else float("nan"),
         "server_cpu_s": cpu1 - cpu0, "server_cpu_per_rerun_ms": 1000 * (cpu1 - cpu0) / max(1, stats.reruns),
         "bytes_in": stats.bytes_in,
     }
@@ -284,6 +297,9 @@ def print_result(r: dict) -> None:
           f"median {1000 * r['median_s']:.0f} ms, p95 {1000 * r['p95_s']:.0f} ms; errors {len(r['errors'])}; "
           f"RSS {r['rss_before_kb'] / 1024:.0f} -> {r['rss_after_kb'] / 1024:.0f} MB "
           f"({r['rss_per_session_mb']:.2f} MB per session); server CPU {r['server_cpu_per_rerun_ms']:.0f} ms per rerun")
+    if r.get("rss_samples"):
+        print(f"  RSS growth after the first minute: {r['rss_growth_after_first_minute_mb']:.1f} MB; every 10 s (MB): "
+              + " ".join(f"{kb / 1024:.0f}" for _, kb in r["rss_samples"]))
     for p, (m, p95, n) in sorted(r["per_page"].items()):
         print(f"  {p:16} median {1000 * m:6.0f} ms  p95 {1000 * p95:6.0f} ms  ({n} reruns)")
     for e in r["errors"][:10]:

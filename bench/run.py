@@ -229,6 +229,10 @@ def run_load(args, paths, table, results):
     table.add("load", "memory/session", f"{r['rss_per_session_mb']:.2f} MB", "", None,
               f"≤ {TARGETS['load_rss_mb']:.0f} MB", r["rss_per_session_mb"] <= TARGETS["load_rss_mb"],
               f"server RSS {r['rss_before_kb'] / 1024:.0f} -> {r['rss_after_kb'] / 1024:.0f} MB")
+    growth = r.get("rss_growth_after_first_minute_mb", float("nan"))
+    if not math.isnan(growth):
+        table.add("load", "memory > 1 min", f"{growth:.1f} MB", "", None, "≈ 0", None,
+                  "server RSS growth from the first minute to the end (a leak would grow with the run)")
     for p, (m, q, n) in sorted(r["per_page"].items()):
         table.add("load", p, f"{1000 * q:.0f} ms", "", None, "", None, f"p95 on this page; median {1000 * m:.0f} ms, n = {n}")
 

@@ -823,6 +823,9 @@ def _check_direction(direction) -> None:
         )
 
 
+_MAX_GRID = 5_000_000  # points of one trapezoid grid (40 MB): a guard, never reached inside fit_gaussian's box
+
+
 def _trapezoid_step(p: Density, s_min: float) -> float:
     """x-step for Gaussian-weighted trapezoid sums against log p.
 
@@ -895,6 +898,9 @@ def _reverse_kl_and_grad(theta, p: Density) -> tuple[float, np.ndarray]:
     s = math.exp(log_s)
     dx = _trapezoid_step(p, s)
     n = int(math.ceil(18.0 * s / dx)) + 1
+    if n > _MAX_GRID:
+        raise ValueError(f"q: a Gaussian with sd {s:.3g} needs {n:,} grid points against this p "
+                         f"(at most {_MAX_GRID:,}); choose a narrower q")
     u = np.linspace(-9.0, 9.0, n)
     logp = np.asarray(p.logpdf(m + s * u), dtype=float)
     w = np.exp(-0.5 * u * u)
@@ -1032,11 +1038,17 @@ def fit_gaussian(p: Density, direction: str) -> GaussianFit:
     if isinstance(p, Gaussian):
         return GaussianFit("reverse", p.mean, p.sd, 0.0)
     starts = [(g.mean, g.sd) for _, g in p.components] + [(p.mean, math.sqrt(p.var))]
+    # A box that holds every reverse-KL optimum (its mean among p's, its sd between a fraction of the
+    # narrowest component's and p's own): without it a first L-BFGS step can try an sd of 10⁸ or more,
+    # whose trapezoid grid (:func:`_reverse_kl_and_grad`) would need terabytes.
+    sd_p = math.sqrt(p.var)
+    sd_min = min(g.sd for _, g in p.components)
+    bounds = [(p.mean - 10.0 * sd_p, p.mean + 10.0 * sd_p), (math.log(1e-3 * sd_min), math.log(10.0 * sd_p))]
 
     best = None
     for m0, s0 in starts:
         res = optimize.minimize(_reverse_kl_and_grad, x0=[m0, math.log(s0)], args=(p,), jac=True,
-                                method="L-BFGS-B", options=dict(ftol=1e-14, gtol=1e-9))
+                                method="L-BFGS-B", bounds=bounds, options=dict(ftol=1e-14, gtol=1e-9))
         if best is None or res.fun < best.fun:
             best = res
     mean, sd = float(best.x[0]), float(math.exp(best.x[1]))

@@ -70,14 +70,39 @@ def _adopt_browser_address() -> None:
         qp = ss.query_params
         if ctx is not None and isinstance(ctx.query_string, str):
             qp.populate_from_query_string(ctx.query_string)
-        # The browser's own address can lag too (it is sent with the rerun that the first of several
-        # quick changes started): a bound widget's parameter that is in it gets the widget's value now.
-        metadata = ss._new_widget_state.widget_metadata
-        for key, binding in list(qp._bindings_by_param.items()):
-            md = metadata.get(binding.widget_id)
-            if md is not None and qp.has_param(key) and key in st.session_state:
-                qp.set_with_no_forward_msg(
-                    key, _coerce_value_for_query_url(md.serializer(st.session_state[key]), md.value_type))
+        _bound_params_follow_widgets()
+    except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
+        pass
+
+
+def _bound_params_follow_widgets() -> bool:
+    """Give every bound widget's parameter in the server-side copy of the address the widget's value.
+
+    The browser's own address can lag too (it is sent with the rerun that the first of several quick
+    changes started). Only parameters already in the address are touched (a widget at its default is
+    left out of it). Returns whether anything changed.
+    """
+    from streamlit.runtime.state.query_params import _coerce_value_for_query_url
+    ss = _internal_state()
+    qp = ss.query_params
+    metadata = ss._new_widget_state.widget_metadata
+    changed = False
+    for key, binding in list(qp._bindings_by_param.items()):
+        md = metadata.get(binding.widget_id)
+        if md is None or not qp.has_param(key) or key not in st.session_state:
+            continue
+        value = _coerce_value_for_query_url(md.serializer(st.session_state[key]), md.value_type)
+        if qp._query_params.get(key) != value:
+            qp.set_with_no_forward_msg(key, value)
+            changed = True
+    return changed
+
+
+def _send_if_stale() -> None:
+    """After the page ran: if the address lags behind a bound widget, send the corrected address."""
+    try:
+        if _bound_params_follow_widgets():
+            _internal_state().query_params._send_query_param_msg()
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
         pass
 
@@ -257,6 +282,7 @@ def finish(t) -> None:
     for key in MIRRORED - claimed:
         if key in st.query_params:
             mirror(key, None)
+    _send_if_stale()
     notice = st.session_state.pop(NOTICE, None)
     snapshot = st.session_state.pop(INITIAL, None)
     if snapshot:

@@ -267,7 +267,8 @@ def _changes_url(page, act, timeout=30000):
 URL_HOLDS_SLIDER_JS = r"""(key) => {
   const i = document.querySelector(`.st-key-${key} input[type=range]`);
   const v = new URL(location.href).searchParams.get(key);
-  return i && v !== null && Math.abs(parseFloat(v) - parseFloat(i.value)) < 1e-9;
+  // absent: the slider is at its default (which may depend on other controls); the restored view is compared later
+  return i && (v === null || Math.abs(parseFloat(v) - parseFloat(i.value)) < 1e-9);
 }"""
 
 
@@ -277,8 +278,9 @@ def slider(key, presses, arrow="ArrowRight"):
             thumb = page.locator(f".st-key-{key} input[type=range]").first
             thumb.scroll_into_view_if_needed()
             thumb.focus()
-            for _ in range(presses):
+            for _ in range(presses):  # at a reader's pace: each press's rerun ends before the next
                 page.keyboard.press(arrow)
+                _settle(page)
         _changes_url(page, go)
         # quick presses go out as several reruns: wait until the last one has reached the address
         try:

@@ -64,12 +64,9 @@ def _adopt_browser_address() -> None:
     """
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
-        from streamlit.runtime.state.query_params import _coerce_value_for_query_url
         ctx = get_script_run_ctx()
-        ss = _internal_state()
-        qp = ss.query_params
         if ctx is not None and isinstance(ctx.query_string, str):
-            qp.populate_from_query_string(ctx.query_string)
+            _internal_state().query_params.populate_from_query_string(ctx.query_string)
         _bound_params_follow_widgets()
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
         pass

@@ -288,8 +288,8 @@ def _clip_scaled(cov, axis_var, slack=1.0):
     ``VARIANCE_FLOOR_RELATIVE`` of the data's variance along every axis whatever their units (an
     axis with no spread uses ``VARIANCE_FLOOR_ABSOLUTE``). Clipping the scaled eigenvalues is the
     exact argmax of the bound subject to the floor (the Gaussian likelihood is equivariant under
-    the scaling), so a floored M-step still never lowers log p. Returns (clipped, which were low);
-    ``slack`` > 1 only widens the "low" test.
+    the scaling), so a floored M-step still never lowers log p. Returns (covariances with the low ones
+    clipped and the others untouched, which were low); ``slack`` > 1 only widens the "low" test.
     """
     axis_var = np.asarray(axis_var, dtype=float)
     scale = np.where(axis_var > 0, axis_var, VARIANCE_FLOOR_ABSOLUTE / VARIANCE_FLOOR_RELATIVE)
@@ -301,7 +301,7 @@ def _clip_scaled(cov, axis_var, slack=1.0):
     if not np.any(low):
         return cov, low
     back = np.einsum("kij,kj,klj->kil", vec, np.maximum(lam, VARIANCE_FLOOR_RELATIVE), vec)
-    return back * (r[:, None] * r[None, :]), low
+    return np.where(low[:, None, None], back * (r[:, None] * r[None, :]), cov), low
 
 
 class GaussianMixture1D(Model):
@@ -507,8 +507,7 @@ class GaussianMixture2D(Model):
         scatter = (s2 - m[:, :, None] * s1[:, None, :] - s1[:, :, None] * m[:, None, :]
                    + nk[:, None, None] * m[:, :, None] * m[:, None, :]) / safe[:, None, None]
         scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-        clipped, low = _clip_scaled(scatter, stats["axis_var"])
-        scatter = np.where(low[:, None, None], clipped, scatter)
+        scatter, _ = _clip_scaled(scatter, stats["axis_var"])
         covs = np.where((has & ~fixed["covariances"])[:, None, None], scatter, params.covariances)
         weights = _m_step_weights(nk, params.weights, fixed["weights"])
         return GMM2DParams(weights, means, covs)

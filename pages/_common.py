@@ -20,6 +20,7 @@ import streamlit as st
 from pages import _export
 from vizcore.figures import display
 from vizcore.figures._style import OKABE_ITO
+from vizcore.figures.speccache import SpecCache
 from vizcore.i18n import LANGUAGES, tr, tr_message
 
 # The camera button of each chart saves a PNG at twice the screen resolution, named after the chart key
@@ -98,17 +99,55 @@ def t(text: str) -> str:
 
 
 class _Spec(go.Figure):
-    """A finished figure as plain JSON: ``st.plotly_chart`` sends it as it is (no second validation)."""
+    """A finished figure as plain JSON: ``st.plotly_chart`` sends it as it is (no second validation).
 
-    def __init__(self, spec: dict):
-        super().__init__()
+    Made without ``go.Figure.__init__`` (which would build and validate an empty figure and its
+    template, ~2 ms): Streamlit only asks it for :meth:`to_dict`.
+    """
+
+    def __new__(cls, spec: dict):
+        self = go.Figure.__new__(cls)
         object.__setattr__(self, "_spec", spec)
+        return self
+
+    def __init__(self, spec: dict):  # noqa: D107 - everything happens in __new__
+        pass
 
     def to_dict(self):
         return self._spec
 
     def to_plotly_json(self):
         return self._spec
+
+
+class Lazy:
+    """A figure not built yet: ``builder(*args, **kwargs)``, a pure function of plain data.
+
+    :func:`show` looks its finished spec up in :data:`SPECS` and builds it only when no run of
+    any session has drawn it from the same values. :meth:`build` gives the figure itself (the
+    sidebar's export builds it on click).
+    """
+
+    __slots__ = ("builder", "args", "kwargs", "spec")
+
+    def __init__(self, builder, *args, **kwargs):
+        self.builder, self.args, self.kwargs, self.spec = builder, args, kwargs, None
+
+    def build(self) -> go.Figure:
+        return self.builder(*self.args, **self.kwargs)
+
+    def to_dict(self) -> dict:
+        """The spec as drawn (after :func:`show`), else the built figure's."""
+        return self.spec if self.spec is not None else self.build().to_dict()
+
+
+def lazy(builder, *args, **kwargs) -> Lazy:
+    """``show(lazy(fig_fn, a, b=1), key=...)`` draws ``fig_fn(a, b=1)``, built only if its inputs are new."""
+    return Lazy(builder, *args, **kwargs)
+
+
+# Finished specs of every session of this process (pure functions of their inputs; see speccache).
+SPECS = SpecCache(max_bytes=64 * 2 ** 20)
 
 
 def _theme_type() -> str | None:
@@ -118,8 +157,20 @@ def _theme_type() -> str | None:
         return None
 
 
+def _finish(fig, style: str) -> dict:
+    """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain"."""
+    if isinstance(fig, go.Figure) and not fig.layout.colorway:
+        fig.update_layout(colorway=OKABE_ITO)
+    spec = fig.to_dict()
+    if style == "present":
+        return display.ensure_contrast(display.presenter(spec), display.LIGHT_BG)
+    if style in ("light", "dark"):
+        return display.ensure_contrast(spec, display.DARK_BG if style == "dark" else display.LIGHT_BG)
+    return spec
+
+
 def show(fig, key: str, alt: str | None = None) -> None:
-    """Draw a plotly figure with the project's defaults and a stable key.
+    """Draw a plotly figure (or a :class:`Lazy` one) with the project's defaults and a stable key.
 
     ``alt`` is the chart's accessible name (read by screen readers). The Okabe–Ito
     colours are the default colour cycle. In the browser every line, marker and text
@@ -127,21 +178,20 @@ def show(fig, key: str, alt: str | None = None) -> None:
     see :func:`vizcore.figures.display.ensure_contrast`). In presenter mode the chart is
     drawn by :func:`vizcore.figures.display.presenter` (ticks ≥ 20 px, thick lines, white
     background) without Streamlit's chart theme, which would replace those fonts.
+    A :class:`Lazy` figure is built only when its inputs are new to this process (:data:`SPECS`).
     """
-    if isinstance(fig, go.Figure) and not fig.layout.colorway:
-        fig.update_layout(colorway=OKABE_ITO)
+    kind = _theme_type()
+    style = "present" if presenting() else (kind if kind in ("light", "dark") else "plain")
+    if isinstance(fig, Lazy):
+        fig.spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
+        spec = fig.spec
+    else:
+        spec = _finish(fig, style)
     _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML
     config = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"],
                                                         "filename": _export.file_stem(key)}}
-    theme = "streamlit"
-    kind = _theme_type()
-    if presenting():
-        spec = display.ensure_contrast(display.presenter(fig.to_dict()), display.LIGHT_BG)
-        fig, theme = _Spec(spec), None
-    elif kind in ("light", "dark"):
-        spec = display.ensure_contrast(fig.to_dict(), display.DARK_BG if kind == "dark" else display.LIGHT_BG)
-        fig = _Spec(spec)
-    st.plotly_chart(fig, key=key, config=config, width="stretch", theme=theme, alt=alt)
+    theme = None if style == "present" else "streamlit"
+    st.plotly_chart(_Spec(spec), key=key, config=config, width="stretch", theme=theme, alt=alt)
 
 
 def prose(text: str, *, caption: bool = False) -> None:

@@ -33,7 +33,7 @@ def begin_run() -> None:
 
 
 def register(key: str, fig, label: str | None = None) -> None:
-    """Remember a figure drawn in this run (the figure as built, before display styling)."""
+    """Remember a figure drawn in this run: a plotly figure, or a lazy one built on click."""
     st.session_state.setdefault(FIGURES, {})[key] = (fig, label)
 
 
@@ -62,7 +62,13 @@ def file_stem(key: str) -> str:
 
 
 def figure_html(fig, key: str) -> str:
-    """The figure as a standalone HTML page with plotly.js inlined (works offline)."""
+    """The figure as a standalone HTML page with plotly.js inlined (works offline).
+
+    A lazy figure (``pages._common.Lazy``) is built here, on click: the file holds the figure as
+    built, without the display styling of the page.
+    """
+    if callable(getattr(fig, "build", None)):
+        fig = fig.build()
     return to_html(fig, title=_title(fig) or key, filename=file_stem(key))
 
 

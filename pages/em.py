@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, floor_notice, lang, prose, show, show_code, t
+from pages._common import fail, floor_notice, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -327,7 +327,7 @@ with figure_slot:
             frames, sub_axis, earlier = coordinate_data(model_name, x, init, fixed, name)
             pics = emfig.coordinate_pictures(frames, trace, name, steps, staircase=staircase,
                                              earlier=earlier if staircase else None)
-            fig = emfig.bound_figure(frames.axis, pics, steps.index(s_now), trace, duration=duration,
+            fig = lazy(emfig.bound_figure, frames.axis, pics, steps.index(s_now), trace, duration=duration,
                                      xlabel=f"{coordinate_label(name)}   ({t('the other parameters at θ_t')})",
                                      staircase=staircase, axis_earlier=sub_axis, lang=lang(), height=FIG_HEIGHT)
             note = "" if len(coords) == 1 else t(
@@ -336,14 +336,14 @@ with figure_slot:
         elif view == "line":
             frames = line_data(model_name, x, init, fixed)
             pics = emfig.line_pictures(frames, trace, steps)
-            fig = emfig.bound_figure(frames.axis, pics, steps.index(s_now), trace, duration=duration,
+            fig = lazy(emfig.bound_figure, frames.axis, pics, steps.index(s_now), trace, duration=duration,
                                      xlabel=t("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1): θ_old at u = 0, θ_new at u = 1"),
                                      lang=lang(), height=FIG_HEIGHT)
             note = t("Along the line through θ_t−1 and θ_t the bound L(q_t, ·) touches log p at u = 0 and peaks at "
                      "u = 1, whatever the number of parameters: the textbook picture, exactly.")
         else:
             vx, vy, z, path = plane_data(model_name, x, init, fixed, name_x, name_y)
-            fig = emfig.contour_figure(vx, vy, z, path, steps, steps.index(s_now), trace, duration=duration,
+            fig = lazy(emfig.contour_figure, vx, vy, z, path, steps, steps.index(s_now), trace, duration=duration,
                                        xlabel=coordinate_label(name_x), ylabel=coordinate_label(name_y), lang=lang(),
                                        height=FIG_HEIGHT)
             note = t("Contours of log p(X|θ) over two parameters, the others at the end of the run θ_T; "
@@ -380,16 +380,16 @@ with col_data:
     q_txt = t("no q yet: press E-step") if kind == "start" else f"q{emfig.sub(qi)} = p(Z|X, θ{emfig.sub(qi - 1)})"
     title = f"θ{emfig.sub(ti)}, {q_txt}"
     if model_name == "gmm1d":
-        dfig = emfig.data_1d(x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
+        dfig = lazy(emfig.data_1d, x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
                              xlabel=setup.data_title if setup.data_key != "synthetic" else "x", lang=lang(),
                              height=DATA_HEIGHT)
     elif model_name == "gmm2d":
-        dfig = emfig.data_2d(x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
+        dfig = lazy(emfig.data_2d, x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
                              lang=lang(), height=DATA_HEIGHT)
     elif model_name == "coins":
-        dfig = emfig.coins_split(x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
+        dfig = lazy(emfig.coins_split, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
     else:
-        dfig = emfig.linkage_split(np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
+        dfig = lazy(emfig.linkage_split, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
                                    title=title, lang=lang(), height=DATA_HEIGHT)
     show(dfig, key="em_data", alt=t("The data at the current half-step, coloured by q(z)."))
     if model_name == "gmm1d":
@@ -454,7 +454,7 @@ st.subheader(t("The whole run"))
 r1, r2 = st.columns([3, 2], gap="medium")
 with r1:
     distance = st.checkbox(t("Plot the distance to the final log p on a log scale"), key="em_trace_log", bind="query-params")
-    show(emfig.trace_figure(trace, s_now, distance=distance, lang=lang()), key="em_trace",
+    show(lazy(emfig.trace_figure, trace, s_now, distance=distance, lang=lang()), key="em_trace",
          alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
 with r2:
     header, rows = ev.trace_table(model, trace)
@@ -469,71 +469,84 @@ with r2:
                        file_name=f"em_trace_{model_name}.csv", mime="text/csv", key="em_download")
 
 # ---- several starts -------------------------------------------------------------------------------
-st.subheader(t("Several starts"))
-prose(t("EM climbs to a local maximum of log p(X|θ): different starts can end at different optima, or at the "
-        "same optimum with the components in another order (label switching: the same mixture, relabelled)."))
-a1, a2, a3 = st.columns(3)
-n_restarts = a1.slider(t("Number of restarts"), 1, 8, 4, key="em_restarts", bind="query-params")
-if model_name == "linkage":
-    restart_method = "random"
-    a2.caption(t("Starts: θ drawn uniformly from (0.05, 0.95) with each seed."))
-else:
-    restart_method = a2.radio(t("Starts"), INITS[1:], format_func=lambda m: t(INIT_TITLES[m]),
-                              key="em_restart_method", horizontal=True, bind="query-params")
-base_seed = int(a3.number_input(t("First seed"), min_value=0, max_value=1_000_000, value=1, step=1,
-                                key="em_restart_seed", bind="query-params"))
-try:
-    runs = restart_runs(model_name, x, setup.k, restart_method, tuple(range(base_seed, base_seed + n_restarts)), fixed)
-except ValueError as err:
-    fail(err, "Try other seeds.")
-    runs = []
-if runs:
-    notes = compare_optima(model_name, runs)
-    b1, b2 = st.columns([1, 1.3], gap="medium")
-    with b1:
-        show(emfig.restarts_figure([r[1] for r in runs], [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs],
-                                   lang=lang()), key="em_restarts_fig",
-             alt=t("Line chart of log p(X|θ_t) against the iteration for each restart."))
-    with b2:
-        rt = pd.DataFrame({
-            t("seed"): [r[0] for r in runs],
-            t("iterations"): [r[3] for r in runs],
-            t("final log p(X|θ)"): [round(float(r[1][-1]), 6) for r in runs],
-            t("note"): notes,
-            t("final θ"): [short_theta(r[2]) for r in runs],
-        })
-        st.dataframe(rt, hide_index=True, key="em_restarts_table",
-                     column_config={t("note"): st.column_config.TextColumn(width="large"),
-                                    t("seed"): st.column_config.NumberColumn(width="small"),
-                                    t("iterations"): st.column_config.NumberColumn(width="small")})
+# Each of the last two sections is a fragment: its own controls rerun only that section (the run above,
+# its figure and its numbers are not rebuilt or re-sent). They depend on the page's inputs through
+# their arguments; a change to those reruns the whole page, and the sections with it.
+@st.fragment
+def several_starts(model_name: str, x, k, fixed: tuple) -> None:
+    st.subheader(t("Several starts"))
+    prose(t("EM climbs to a local maximum of log p(X|θ): different starts can end at different optima, or at the "
+            "same optimum with the components in another order (label switching: the same mixture, relabelled)."))
+    a1, a2, a3 = st.columns(3)
+    n_restarts = a1.slider(t("Number of restarts"), 1, 8, 4, key="em_restarts", bind="query-params")
+    if model_name == "linkage":
+        restart_method = "random"
+        a2.caption(t("Starts: θ drawn uniformly from (0.05, 0.95) with each seed."))
+    else:
+        restart_method = a2.radio(t("Starts"), INITS[1:], format_func=lambda m: t(INIT_TITLES[m]),
+                                  key="em_restart_method", horizontal=True, bind="query-params")
+    base_seed = int(a3.number_input(t("First seed"), min_value=0, max_value=1_000_000, value=1, step=1,
+                                    key="em_restart_seed", bind="query-params"))
+    try:
+        runs = restart_runs(model_name, x, k, restart_method, tuple(range(base_seed, base_seed + n_restarts)), fixed)
+    except ValueError as err:
+        fail(err, "Try other seeds.")
+        runs = []
+    if runs:
+        notes = compare_optima(model_name, runs)
+        b1, b2 = st.columns([1, 1.3], gap="medium")
+        with b1:
+            show(lazy(emfig.restarts_figure, [r[1] for r in runs],
+                      [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig",
+                 alt=t("Line chart of log p(X|θ_t) against the iteration for each restart."))
+        with b2:
+            rt = pd.DataFrame({
+                t("seed"): [r[0] for r in runs],
+                t("iterations"): [r[3] for r in runs],
+                t("final log p(X|θ)"): [round(float(r[1][-1]), 6) for r in runs],
+                t("note"): notes,
+                t("final θ"): [short_theta(r[2]) for r in runs],
+            })
+            st.dataframe(rt, hide_index=True, key="em_restarts_table",
+                         column_config={t("note"): st.column_config.TextColumn(width="large"),
+                                        t("seed"): st.column_config.NumberColumn(width="small"),
+                                        t("iterations"): st.column_config.NumberColumn(width="small")})
+
 
 # ---- EM against gradient ascent -------------------------------------------------------------------
-st.subheader(t("EM against gradient ascent"))
-g1, g2 = st.columns([1, 2], gap="medium")
-with g1:
-    step = st.select_slider(t("Step size η (log scale)"), STEP_SIZES, value=1e-3 if model_name == "linkage" else 0.01,
-                            key=f"em_ga_step_{model_name}", bind="query-params",
-                            format_func=lambda v: f"{v:g}")
-    st.latex(r"\theta \leftarrow \theta + \frac{\eta}{N}\,\nabla_\theta \log p(X|\theta)")
-    prose(t("Same start θ₀ as EM, at most") + f" {GA_STEPS} " + t("steps. Too small a step crawls, too large a "
-          "step leaves the valid parameters; EM needs no step size and never lowers log p."), caption=True)
-try:
-    ga_ll, ga_div, ga_msg = gradient_run(model_name, x, init, float(step), fixed)
-except ValueError as err:
-    fail(err, "Choose another step size.")
-    ga_ll, ga_div, ga_msg = None, False, ""
-with g2:
-    if ga_ll is not None:
-        show(emfig.gradient_figure(trace.log_likelihood, ga_ll, step_size=float(step), diverged=ga_div,
-                                   message=ga_msg, lang=lang()), key="em_ga_fig",
-             alt=t("Line chart of log p(X|θ_t) against the iteration for EM and for gradient ascent."))
-with g1:
-    if ga_ll is not None:
-        if ga_div:
-            why = ga_msg.split(": ", 1)  # "left the valid region: <vizcore's own message>" or one sentence
-            st.warning(t("Gradient ascent diverged after") + f" {ga_ll.size - 1} " + t("steps:") + " "
-                       + t(why[0]) + (f": {tr_message(why[1], lang())}" if len(why) > 1 else ""))
-        else:
-            st.info(t("After") + f" {ga_ll.size - 1} " + t("steps: gradient ascent") + f" {num(ga_ll[-1])}, "
-                    + t("EM") + f" {num(trace.log_likelihood[min(ga_ll.size - 1, trace.n_iter)])} "
-                    + t("(EM converged after") + f" {trace.n_iter} " + t("iterations at") + f" {num(trace.log_likelihood[-1])})")
+@st.fragment
+def against_gradient_ascent(model_name: str, x, init, fixed: tuple, trace) -> None:
+    st.subheader(t("EM against gradient ascent"))
+    g1, g2 = st.columns([1, 2], gap="medium")
+    with g1:
+        step = st.select_slider(t("Step size η (log scale)"), STEP_SIZES,
+                                value=1e-3 if model_name == "linkage" else 0.01, key=f"em_ga_step_{model_name}",
+                                bind="query-params", format_func=lambda v: f"{v:g}")
+        st.latex(r"\theta \leftarrow \theta + \frac{\eta}{N}\,\nabla_\theta \log p(X|\theta)")
+        prose(t("Same start θ₀ as EM, at most") + f" {GA_STEPS} " + t("steps. Too small a step crawls, too large a "
+              "step leaves the valid parameters; EM needs no step size and never lowers log p."), caption=True)
+    try:
+        ga_ll, ga_div, ga_msg = gradient_run(model_name, x, init, float(step), fixed)
+    except ValueError as err:
+        fail(err, "Choose another step size.")
+        ga_ll, ga_div, ga_msg = None, False, ""
+    with g2:
+        if ga_ll is not None:
+            show(lazy(emfig.gradient_figure, trace.log_likelihood, ga_ll, step_size=float(step), diverged=ga_div,
+                      message=ga_msg, lang=lang()), key="em_ga_fig",
+                 alt=t("Line chart of log p(X|θ_t) against the iteration for EM and for gradient ascent."))
+    with g1:
+        if ga_ll is not None:
+            if ga_div:
+                why = ga_msg.split(": ", 1)  # "left the valid region: <vizcore's own message>" or one sentence
+                st.warning(t("Gradient ascent diverged after") + f" {ga_ll.size - 1} " + t("steps:") + " "
+                           + t(why[0]) + (f": {tr_message(why[1], lang())}" if len(why) > 1 else ""))
+            else:
+                st.info(t("After") + f" {ga_ll.size - 1} " + t("steps: gradient ascent") + f" {num(ga_ll[-1])}, "
+                        + t("EM") + f" {num(trace.log_likelihood[min(ga_ll.size - 1, trace.n_iter)])} "
+                        + t("(EM converged after") + f" {trace.n_iter} " + t("iterations at")
+                        + f" {num(trace.log_likelihood[-1])})")
+
+
+several_starts(model_name, x, setup.k, fixed)
+against_gradient_ascent(model_name, x, init, fixed, trace)

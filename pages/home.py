@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import vizcore as vc
-from pages._common import lang, prose, show, show_code, t
+from pages._common import lang, lazy, prose, show, show_code, t
 from vizcore import teaching
 from vizcore.figures.bounds import evidence_bar_figure, fmt, tex
 
@@ -62,7 +62,7 @@ with left:
         + rf"\\{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}"
     )
     baseline = prior_elbo - 0.05 * max(dec.log_marginal - prior_elbo, 1.0)
-    show(evidence_bar_figure(dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
+    show(lazy(evidence_bar_figure, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
                              height=200), key="home_chart",
          alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
     prose(t("Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). "

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import lang, prose, show, show_code, t
+from pages._common import lang, lazy, prose, show, show_code, t
 from vizcore import kl
 from vizcore.figures import kl as klfig
 
@@ -21,6 +21,10 @@ FAMILIES = {
     "categorical": "Categorical (4 outcomes)",
 }
 CATEGORIES = ("A", "B", "C", "D")
+# Points per drawn curve (plus the breakpoints of a uniform, so its edges stay sharp): 401 draws a smooth
+# density at any chart width and keeps a move of the sliders under 100 KB (bench/README.md). The numbers
+# shown come from quadrature, not from this grid.
+PLOT_POINTS = 401
 
 # name -> (label, min, max, step, default for p, default for q)
 PARAMS = {
@@ -87,7 +91,7 @@ def _probabilities(family: str, params: dict[str, float]) -> tuple[np.ndarray, b
 @st.cache_data(show_spinner=False, max_entries=256)
 def _continuous(family: str, p_items: tuple, q_items: tuple) -> dict:
     p, q = _density(family, dict(p_items)), _density(family, dict(q_items))
-    x = kl.plot_grid(p, q, n=801)
+    x = kl.plot_grid(p, q, n=PLOT_POINTS)
     return dict(
         x=x, p_pdf=p.pdf(x), q_pdf=q.pdf(x), integrand=kl.kl_integrand(q, p, x),
         qp_quad=kl.kl_quad(q, p), pq_quad=kl.kl_quad(p, q),
@@ -102,7 +106,7 @@ def _fits(separation: float, weight: float) -> dict:
     p = kl.GaussianMixture(weight, -separation / 2, 1.0, separation / 2, 1.0)
     grid = kl.kl_gaussian_fit_grid(p, np.linspace(-7.0, 7.0, 60), np.linspace(0.2, 5.0, 60))
     reverse, forward = kl.fit_gaussian(p, "reverse"), kl.fit_gaussian(p, "forward")
-    x = kl.plot_grid(p, reverse.q, forward.q, n=801)
+    x = kl.plot_grid(p, reverse.q, forward.q, n=PLOT_POINTS)
     return dict(grid=grid, reverse=reverse, forward=forward, x=x, p_pdf=p.pdf(x),
                 reverse_pdf=reverse.q.pdf(x), forward_pdf=forward.q.pdf(x))
 
@@ -223,21 +227,21 @@ def _explorer() -> None:
     with c_dens:
         st.subheader(t("p and q"))
         if discrete:
-            show(klfig.discrete_figure(labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
+            show(lazy(klfig.discrete_figure, labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
                  alt=t("Bar chart of the probabilities of p and q for each outcome."))
         else:
-            show(klfig.density_figure(data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
+            show(lazy(klfig.density_figure, data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
                  alt=t("Line chart of the densities p(x) (filled) and q(x) (dashed)."))
     with c_int:
         st.subheader(t("The integrand q log(q/p)"))
         if discrete:
-            show(klfig.discrete_integrand_figure(labels, terms, lang=lang()), key="kl_chart_integrand",
+            show(lazy(klfig.discrete_integrand_figure, labels, terms, lang=lang()), key="kl_chart_integrand",
                  alt=t("Bar chart of the terms q log(q/p) of each outcome, positive and negative."))
             finite_terms = terms[np.isfinite(terms)]
             neg, pos = float(finite_terms[finite_terms < 0].sum()), float(finite_terms[finite_terms > 0].sum())
             pos = math.inf if np.isinf(terms).any() else pos
         else:
-            show(klfig.integrand_figure(data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand",
+            show(lazy(klfig.integrand_figure, data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand",
                  alt=t("Area chart of the integrand q log(q/p): positive where q > p, negative where q < p."))
             neg, pos = data["parts"]
         approx = "" if discrete else "≈ "
@@ -273,17 +277,17 @@ def _fitting() -> None:
 
     h_rev, h_fwd = st.columns(2, gap="large")
     with h_rev:
-        show(klfig.kl_heatmap(grid.means, grid.sds, grid.reverse, title=f"{t('reverse')} KL(q‖p)",
+        show(lazy(klfig.kl_heatmap, grid.means, grid.sds, grid.reverse, title=f"{t('reverse')} KL(q‖p)",
                               minimum=(rev.mean, rev.sd, rev.kl), lang=lang()), key="kl_chart_heat_reverse",
              alt=t("Heatmap of the reverse KL(q‖p) over the mean and standard deviation of a Gaussian q."))
     with h_fwd:
-        show(klfig.kl_heatmap(grid.means, grid.sds, grid.forward, title=f"{t('forward')} KL(p‖q)",
+        show(lazy(klfig.kl_heatmap, grid.means, grid.sds, grid.forward, title=f"{t('forward')} KL(p‖q)",
                               minimum=(fwd.mean, fwd.sd, fwd.kl), lang=lang()), key="kl_chart_heat_forward",
              alt=t("Heatmap of the forward KL(p‖q) over the mean and standard deviation of a Gaussian q."))
     st.caption(t("Each cell is a Gaussian q = N(μ, σ²); the colour is KL on a log scale; "
                  "the cross marks the minimum."))
 
-    show(klfig.gaussian_fit_figure(fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
+    show(lazy(klfig.gaussian_fit_figure, fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
          key="kl_chart_fit",
          alt=t("Line chart of a bimodal p with the best Gaussian under the reverse KL (on one mode) and under the "
                "forward KL (over both)."))

@@ -15,7 +15,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import fail, lang, prose, show, show_code, t
+from pages._common import fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs
@@ -285,12 +285,12 @@ def gmm1d_page():
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars, w, lang=lang(), height=380), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per component."))
         with c2:
             stacked = st.toggle(t("Stack the components (their top edge is p(x))"), key="lvm_stack",
                                 bind="query-params")
-            show(figs.mixture_density(grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
+            show(lazy(figs.mixture_density, grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
                                       stacked=stacked, lang=lang(), height=340), key="lvm_fig_density",
                  alt=t("Line chart: each weighted component density, their sum p(x), and a histogram of the samples."))
         terms = [rf"{w[k]:.2f}\,\mathcal{{N}}(x \mid {mu[k]:.1f}, {sd[k]:.1f}^2)" for k in range(K)]
@@ -309,7 +309,7 @@ def gmm1d_page():
                      "denominator is the height of the black curve."))
     with right:
         r0 = vc.posterior("gmm1d", np.array([x0]), params)[0]
-        show(figs.responsibilities(grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
+        show(lazy(figs.responsibilities, grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
              alt=t("Line chart of the posterior p(z | x) of each component across x; the curves add up to 1."))
     learning("gmm1d", x, params, gen, frozen, "points")
 
@@ -347,11 +347,11 @@ def gmm2d_page():
     with right:
         c1, c2 = st.columns([3, 1.1])
         with c1:
-            show(figs.mixture_2d(gx, gy, g.marginal.reshape(len(gy), len(gx)), x, z, means=np.array(means),
+            show(lazy(figs.mixture_2d, gx, gy, g.marginal.reshape(len(gy), len(gx)), x, z, means=np.array(means),
                                  lang=lang(), height=480), key="lvm_fig_2d",
                  alt=t("Scatter plot of the samples on the plane, coloured by component, over contours of p(x)."))
         with c2:
-            show(figs.prior_bars(w, lang=lang(), height=300), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars, w, lang=lang(), height=300), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per component."))
             prose(t("Each sample first draws its component z from p(z) (its colour), then its position "
                          "from that component's Gaussian. Without the colours, only the grey contours of "
@@ -369,9 +369,9 @@ def gmm2d_page():
         st.latex(tex)
     with right:
         r0 = vc.posterior("gmm2d", pt, params)[0]
-        show(figs.posterior_map_2d(gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map",
+        show(lazy(figs.posterior_map_2d, gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map",
              alt=t("Map of the plane coloured by the most probable component at each point; a star marks the point x."))
-        show(figs.prior_posterior_bars(w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post",
+        show(lazy(figs.prior_posterior_bars, w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post",
              alt=t("Bar chart: the prior p(z) next to the posterior p(z | x) for each component."))
     learning("gmm2d", x, params, gen, frozen, "points")
 
@@ -404,11 +404,11 @@ def coins_page():
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(figs.prior_bars(w, lang=lang(), height=380), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars, w, lang=lang(), height=380), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per coin."))
         with c2:
             stacked = st.toggle(t("Stack the coins (their top edge is p(h))"), key="lvm_stack", bind="query-params")
-            show(figs.mixture_density(h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
+            show(lazy(figs.mixture_density, h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
                                       var="h", xlabel=t("heads h in m tosses"), lang=lang(), height=340),
                  key="lvm_fig_density",
                  alt=t("Chart of the probability of h heads: each coin's weighted binomial, their sum p(h), and the "
@@ -427,7 +427,7 @@ def coins_page():
         st.latex(tex)
     with right:
         r0 = vc.posterior("coins", row, params)[0]
-        show(figs.responsibilities(h, g.resp, x0=h0, resp0=r0, discrete=True, var="h", xlabel=t("heads h in m tosses"),
+        show(lazy(figs.responsibilities, h, g.resp, x0=h0, resp0=r0, discrete=True, var="h", xlabel=t("heads h in m tosses"),
                                    lang=lang(), height=380), key="lvm_fig_resp",
              alt=t("Line chart of the posterior p(z | h) of each coin across the number of heads h."))
     learning("coins", x, params, gen, frozen, "sets of tosses")
@@ -456,7 +456,7 @@ def linkage_page():
     with left:
         st.latex(rf"y = ({y1}, {y2}, {y3}, {y4}),\quad n = {y1 + y2 + y3 + y4}")
     with right:
-        show(figs.linkage_cells(theta, y[0], lang=lang(), height=380), key="lvm_fig_cells",
+        show(lazy(figs.linkage_cells, theta, y[0], lang=lang(), height=380), key="lvm_fig_cells",
              alt=t("Stacked bars of the four cell probabilities, the first split into its parts 1/2 and θ/4, with "
                    "the observed proportions."))
         st.latex(rf"\begin{{aligned}} y &\sim \mathrm{{Mult}}\Big(n;\ \tfrac12 + \tfrac{{\theta}}{{4}},\ "
@@ -492,7 +492,7 @@ def linkage_page():
         if hi - lo > 400:
             centre = int(np.argmax(post))
             lo, hi = max(0, centre - 200), min(post.size - 1, centre + 200)
-        show(figs.linkage_posterior(zs[lo:hi + 1], post[lo:hi + 1], z_true=z_true, lang=lang(), height=360),
+        show(lazy(figs.linkage_posterior, zs[lo:hi + 1], post[lo:hi + 1], z_true=z_true, lang=lang(), height=360),
              key="lvm_fig_post", alt=t("Bar chart of the posterior p(z | y) of the hidden split z."))
     learning("linkage", y, params, gen, frozen, "counts")
 

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, prose, show, show_code, stop, t
+from pages._common import fail, lang, lazy, prose, show, show_code, stop, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
@@ -37,9 +37,21 @@ def compute_blend(model_name: str, x, params, coord: str, anchor_value: float, s
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def plane_log_marginal(model_name: str, x, theta_grid: tuple) -> np.ndarray:
+    """log p(X|θ) over a plane's grid, cached on the grid's values (``theta_grid``: the batch's fields).
+
+    Moving the anchor along a plotted coordinate, or changing the number of anchors, leaves the grid
+    unchanged: only the bound is recomputed then, and its cost does not depend on N.
+    """
+    model = vc.get_model(model_name)
+    return vc.log_marginal_batch(model, x, model.Params(**dict(zip(model.param_names, theta_grid))))
+
+
 def compute_plane(model_name: str, x, anchor_params, name_x: str, name_y: str):
     model = vc.get_model(model_name)
-    return teaching.plane_view(model, x, anchor_params, name_x, name_y, PLANE)
+    return teaching.plane_view(model, x, anchor_params, name_x, name_y, PLANE,
+                               log_marginal=lambda batch: plane_log_marginal(
+                                   model_name, x, tuple(getattr(batch, n) for n in model.param_names)))
 
 
 def _argmax2d(view, z):
@@ -126,8 +138,8 @@ with num_col:
     st.metric(t("dotted bound: min gap below f"), fmt(min_gap),
               help=t("min over the grid of f − L(q_s, θ)") + f", {t('at')} {label} = {fam.values[i_min]:.4g}")
 with fig_col:
-    fig = family_figure(
-        fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds, x_label=label,
+    fig = lazy(
+        family_figure, fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds, x_label=label,
         show_envelope=show_env, bound_argmax=summ.bound_argmax, bound_max=summ.bound_max,
         argmax_f=summ.argmax_f, max_f=summ.max_f, extra_bound=extra,
         extra_label=t("dotted bound, q_s with") + f" s = {s:.2f}",
@@ -195,7 +207,7 @@ touch = (teaching.coordinate_value(model, anchor_params, name_x), teaching.coord
 ties = _tied_maxima(view, view.log_marginal)
 p1, p2 = st.columns([2.2, 1])
 with p1:
-    show(plane_figure(view.values_x, view.values_y, view.log_marginal, view.bound if show_bound else None,
+    show(lazy(plane_figure, view.values_x, view.values_y, view.log_marginal, view.bound if show_bound else None,
                       touch=touch, argmax_f=ties,
                       argmax_bound=_argmax2d(view, view.bound) if show_bound else None,
                       x_label=coordinate_label(name_x), y_label=coordinate_label(name_y), lang=lang()),

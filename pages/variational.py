@@ -12,7 +12,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import fail, lang, prose, show, show_code, t
+from pages._common import fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import mirror, mirrored
 from vizcore import vi
 from vizcore.figures import vi as vifig
@@ -268,7 +268,7 @@ with tab_hand:
     h = hand(spec, float(m), float(s))
     kl = max(ev.log_evidence - h["elbo"], 0.0)
     with right:
-        show(vifig.decomposition_figure(h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
+        show(lazy(vifig.decomposition_figure, h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
              alt=t("Waterfall chart: the ELBO plus the KL gap makes log p(x)."))
     c_a, c_b, c_c = st.columns(3)
     c_a.metric("ELBO", num(h["elbo"]))
@@ -283,13 +283,13 @@ with tab_hand:
                  "log p(x) − ELBO.").format(v=num(max(h["kl_quad"], 0.0))))
     d_col, h_col = st.columns(2, gap="large")
     with d_col:
-        show(vifig.densities_figure(h["z"], [
+        show(lazy(vifig.densities_figure, h["z"], [
             dict(name=f"p(z|x) · {t('exact posterior')}", y=h["post"], colour=vifig.P, fill=True),
             dict(name=f"q(z) = N({m:.2f}, {s:.2f}²)", y=h["q"], colour=vifig.Q, dash="dash"),
         ], lang=lang()), key="vi_chart_q",
              alt=t("Line chart of the exact posterior p(z|x) (filled) and the Gaussian q (dashed)."))
     with h_col:
-        show(vifig.elbo_heatmap(grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
+        show(lazy(vifig.elbo_heatmap, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
                                 current=(float(m), float(s)), lang=lang(), height=380), key="vi_chart_heat",
              alt=t("Heatmap of the gap log p(x) − ELBO over the mean and log standard deviation of q."))
     st.caption(t("Heatmap: each cell is a Gaussian q; the colour is the gap log p(x) − ELBO on a log scale "
@@ -323,11 +323,11 @@ with tab_sga:
     zg = zoom_grid(spec, *zm, *zl)
     p_col, t_col = st.columns(2, gap="large")
     with p_col:
-        show(vifig.elbo_heatmap(zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
+        show(lazy(vifig.elbo_heatmap, zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
                                 path=(path.means, path.log_sds), lang=lang(), height=400), key="vi_chart_sga_path",
              alt=t("Heatmap of the gap over the parameters of q with the path of stochastic gradient ascent."))
     with t_col:
-        show(vifig.elbo_trace_figure(path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
+        show(lazy(vifig.elbo_trace_figure, path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
              key="vi_chart_sga_trace",
              alt=t("Line chart of the ELBO at each step, below the best Gaussian's ELBO and log p(x)."))
     g1, g2, g3 = st.columns(3)
@@ -359,7 +359,7 @@ with tab_mix:
     zz = np.linspace(z_lo, z_hi, 400)
     m_col, b_col = st.columns([1.4, 1], gap="large")
     with m_col:
-        show(vifig.densities_figure(zz, [
+        show(lazy(vifig.densities_figure, zz, [
             dict(name=f"p(z|x) · {t('exact posterior')}", y=vi.posterior_pdf(model, zz, ev), colour=vifig.P, fill=True),
             dict(name=t("best Gaussian q"), y=np.exp(-0.5 * ((zz - fit.mean) / fit.sd) ** 2) / (fit.sd * math.sqrt(2 * math.pi)),
                  colour=vifig.KL, dash="dash"),
@@ -371,7 +371,7 @@ with tab_mix:
         ], lang=lang()), key="vi_chart_mix",
              alt=t("Line chart of the exact posterior with the best Gaussian q and the best two-component mixture q."))
     with b_col:
-        show(vifig.gap_bars_figure([t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
+        show(lazy(vifig.gap_bars_figure, [t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
                                    [vifig.KL, vifig.MIXTURE], lang=lang(), height=240), key="vi_chart_mix_gaps",
              alt=t("Bar chart of the gap left by the best Gaussian and by the best mixture."))
         if math.isfinite(mix.closed_fraction):
@@ -408,7 +408,7 @@ with tab_iwae:
         rf"\mathcal{{L}}_1 = {tex(res.elbo)} \le \mathcal{{L}}_{{10}} \approx {tex(res.means[i10])} \pm {tex(2 * res.ses[i10])}"
         rf" \le \mathcal{{L}}_{{{KS[k_last]}}} \approx {tex(res.means[k_last])} \pm {tex(2 * res.ses[k_last])}"
         rf" \le \log p(x) = {tex(ev.log_evidence)}")
-    show(vifig.iwae_k_figure(res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
+    show(lazy(vifig.iwae_k_figure, res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
          alt=t("Line chart of the IWAE bound L_K against the number of samples K, rising towards log p(x)."))
     st.caption(t("Error bars: ±2 standard errors over R = {r} replicates; each K uses fresh samples. "
                  "With q = N({qm}, {qs}²).").format(r=int(n_rep), qm=f"{qm:.2f}", qs=f"{qs:.2f}"))
@@ -420,7 +420,7 @@ with tab_iwae:
     refit = st.radio(t("q along θ"), ["fixed", "refit"], horizontal=True, key="vi_iw_refit", bind="query-params",
                      format_func=lambda k: t("fixed at the current θ") if k == "fixed" else t("re-fitted at every θ"))
     curves = run_iwae_theta(spec, refit == "refit", CURVE_R, iw_seed)
-    show(vifig.iwae_theta_figure(curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
+    show(lazy(vifig.iwae_theta_figure, curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
                                  theta_label=theta_label, lang=lang()), key="vi_chart_iwae_theta",
          alt=t("Line chart of log p(x|θ) and the bounds L_1, L_10 and L_100 over a model parameter θ."))
     st.caption(t("L_1 is the exact ELBO; L_10 and L_100 are averages over {r} replicates with the same random "
@@ -469,12 +469,12 @@ with tab_mf:
              rf"\mathrm{{KL}}(p\,\|\,q_{{\mathrm{{fwd}}}}) = -\tfrac12\log(1-\rho^2) = {tex(mf['f_kl'])}")
     e_col, l_col = st.columns([1.2, 1], gap="large")
     with e_col:
-        show(vifig.mean_field_figure(dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
+        show(lazy(vifig.mean_field_figure, dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
                                      dict(x=mf["q"][0], y=mf["q"][1]), dict(x=mf["fwd"][0], y=mf["fwd"][1]),
                                      tr.means, lang=lang(), height=440), key="vi_chart_mf",
              alt=t("Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path."))
     with l_col:
-        show(vifig.cavi_elbo_figure(tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
+        show(lazy(vifig.cavi_elbo_figure, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
              alt=t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
         st.caption(t("{n} updates so far. The ELBO never decreases; it levels off below 0 = log p because a "
                      "factorised q cannot match a correlated p (limit −½ log(1/(1 − ρ²)) = {lim}).").format(
@@ -519,17 +519,17 @@ with tab_vem:
     sl = vem_slice(int(n_groups), float(spread), int(n_per), vem_seed, step)
     v1, v2 = st.columns(2, gap="large")
     with v1:
-        show(vifig.vem_slice_figure(sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
+        show(lazy(vifig.vem_slice_figure, sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
                                     lang=lang(), height=380), key="vi_chart_vem_slice",
              alt=t("Line chart along μ₀ of log p(X|θ) and the restricted bound, which stays below it."))
         st.caption(t("Along μ₀ with σ₀² held at its value at step t. EM's bound would touch log p at θ_t; the "
                      "restricted bound stays below by the sum of the groups' KL gaps."))
     with v2:
-        show(vifig.vem_contour_figure(vem["c_mu"], vem["c_sd"], vem["contour"],
+        show(lazy(vifig.vem_contour_figure, vem["c_mu"], vem["c_sd"], vem["contour"],
                                       (vt.prior_means, np.sqrt(vt.prior_vars)), (em.prior_means, np.sqrt(em.prior_vars)),
                                       current=step, lang=lang(), height=380), key="vi_chart_vem_contour",
              alt=t("Contour map of log p(X|θ) over μ₀ and σ₀ with the paths of exact and variational EM."))
-    show(vifig.vem_trace_figure(vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
+    show(lazy(vifig.vem_trace_figure, vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
                                 lang=lang(), height=300), key="vi_chart_vem_trace",
          alt=t("Line chart per iteration of log p(X|θ_t) for exact and variational EM and the variational bound."))
     e1, e2, e3 = st.columns(3)

@@ -161,6 +161,35 @@ def test_plane_view_bound_touches_at_the_anchor_and_stays_below(name, data, nx, 
     assert b[0] == pytest.approx(vc.log_marginal(m, x, p), rel=1e-10)
 
 
+def test_plane_grid_is_the_same_for_anchors_that_differ_only_in_the_plotted_coordinates():
+    """What lets the lower-bounds page cache the log p surface: moving the anchor along an axis keeps the grid."""
+    m, x, p = _case("gmm1d", "faithful_waiting")
+    moved = T.with_coordinate(m, p, "means[0]", T.coordinate_value(m, p, "means[0]") + 3.0)
+    g1, g2 = T.plane_grid(m, x, p, "means[0]", "means[1]", 12), T.plane_grid(m, x, moved, "means[0]", "means[1]", 12)
+    for a, b in zip(g1[:2], g2[:2]):
+        np.testing.assert_array_equal(a, b)
+    for n in m.param_names:
+        np.testing.assert_array_equal(getattr(g1[2], n), getattr(g2[2], n))
+    other = T.with_coordinate(m, p, "variances[0]", 1.5 * T.coordinate_value(m, p, "variances[0]"))
+    assert not np.array_equal(T.plane_grid(m, x, other, "means[0]", "means[1]", 12)[2].variances, g1[2].variances)
+
+
+def test_plane_view_takes_a_log_marginal_function_and_checks_its_shape():
+    m, x, p = _case("gmm1d", "faithful_waiting")
+    calls = []
+
+    def f(batch):
+        calls.append(1)
+        return vc.log_marginal_batch(m, x, batch)
+    a, b = T.plane_view(m, x, p, "means[0]", "means[1]", 10), T.plane_view(m, x, p, "means[0]", "means[1]", 10,
+                                                                            log_marginal=f)
+    assert calls == [1]
+    np.testing.assert_array_equal(a.log_marginal, b.log_marginal)
+    np.testing.assert_array_equal(a.bound, b.bound)
+    with pytest.raises(ValueError, match="log_marginal: expected 100 values"):
+        T.plane_view(m, x, p, "means[0]", "means[1]", 10, log_marginal=lambda batch: np.zeros(99))
+
+
 def test_with_coordinate_validates_and_rescales_weights():
     m = vc.get_model("gmm1d")
     p = m.make_params(weights=[.2, .3, .5], means=[0, 1, 2], variances=[1, 1, 1])

@@ -12,6 +12,7 @@ log p(X|θ), L(q, θ) = E_q[log p(X, Z|θ) − log q(Z)] ≤ f(θ).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.special import gammaln, xlogy
@@ -254,15 +255,35 @@ class PlaneView:
     bound: np.ndarray          # (len(vy), len(vx)): L(q_anchor, θ), q = posterior at the anchor
 
 
-def plane_view(model, x, anchor, name_x: str, name_y: str, n: int = 60) -> PlaneView:
-    """log p(X|θ) and the bound touching it at ``anchor`` over a plane through ``anchor``."""
+def plane_grid(model, x, anchor, name_x: str, name_y: str, n: int = 60):
+    """The plane through ``anchor`` that :func:`plane_view` draws: ``(vx, vy, batch)``.
+
+    ``batch`` holds θ at every grid point (row-major over ``vy`` then ``vx``). Two anchors that
+    differ only in the plotted coordinates give the same batch, hence the same log p surface: a
+    caller can cache ``log_marginal_batch(model, x, batch)`` on the batch's values.
+    """
     model = _model(model)
     x = model.validate_data(x)
     anchor = _params(model, anchor)
     vx = np.linspace(*coordinate_range(model, x, anchor, name_x), int(n))
     vy = np.linspace(*coordinate_range(model, x, anchor, name_y), int(n))
-    batch = plane(model, anchor, name_x, vx, name_y, vy)
-    f = log_marginal_batch(model, x, batch)
+    return vx, vy, plane(model, anchor, name_x, vx, name_y, vy)
+
+
+def plane_view(model, x, anchor, name_x: str, name_y: str, n: int = 60, *,
+               log_marginal: Callable | None = None) -> PlaneView:
+    """log p(X|θ) and the bound touching it at ``anchor`` over a plane through ``anchor``.
+
+    ``log_marginal(batch)`` computes log p(X|θ) over the grid (default
+    :func:`vizcore.views.log_marginal_batch` on ``x``); a page passes a cached one.
+    """
+    model = _model(model)
+    x = model.validate_data(x)
+    anchor = _params(model, anchor)
+    vx, vy, batch = plane_grid(model, x, anchor, name_x, name_y, n)
+    f = log_marginal_batch(model, x, batch) if log_marginal is None else np.asarray(log_marginal(batch), dtype=float)
+    if f.shape != (vx.size * vy.size,):
+        raise ValueError(f"log_marginal: expected {vx.size * vy.size} values (one per grid point), got shape {f.shape}")
     b = bound_from_resp(model, x, posterior(model, x, anchor)).over(model, batch)
     shape = (vy.size, vx.size)
     return PlaneView(name_x, name_y, vx, vy, f.reshape(shape), np.asarray(b, dtype=float).reshape(shape))

@@ -1,0 +1,150 @@
+"""The figure-spec cache (vizcore/figures/speccache.py) and its use by pages._common.show.
+
+A cached chart must be the chart the builder would draw now: equal inputs give the same
+fingerprint, and any change in a value, a type, a keyword or the display style gives another.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from vizcore.figures.speccache import SpecCache, Unfingerprintable, fingerprint, spec_size
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def line(y, *, name="y", lang="en"):
+    return go.Figure(go.Scatter(y=np.asarray(y), name=f"{name}:{lang}"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    values: np.ndarray
+    label: str
+
+
+def test_equal_values_give_equal_fingerprints():
+    a = fingerprint(line, (np.arange(5.0),), {"name": "a", "lang": "en"}, "light")
+    b = fingerprint(line, (np.arange(5.0).copy(),), {"lang": "en", "name": "a"}, "light")  # kwargs in any order
+    assert a == b and len(a) == 20
+    t1 = Trace(np.linspace(0, 1, 7), "t")
+    assert fingerprint(line, (t1,)) == fingerprint(line, (Trace(np.linspace(0, 1, 7), "t"),))
+
+
+@pytest.mark.parametrize("other", [
+    ((np.arange(5.0) + 1e-12,), {"name": "a"}, "light"),       # one value, by the smallest step
+    ((np.arange(5),), {"name": "a"}, "light"),                  # same numbers, another dtype
+    ((np.arange(5.0).reshape(5, 1),), {"name": "a"}, "light"),  # another shape
+    ((np.arange(5.0),), {"name": "b"}, "light"),                # a keyword's value
+    ((np.arange(5.0),), {"name": "a", "lang": "zh"}, "light"),  # one more keyword
+    ((np.arange(5.0),), {"name": "a"}, "dark"),                 # the display style
+    ((np.arange(5.0),), {"name": "a"}, "present"),
+    ((list(range(5)),), {"name": "a"}, "light"),                # a list, not an array
+])
+def test_any_difference_gives_another_fingerprint(other):
+    base = fingerprint(line, (np.arange(5.0),), {"name": "a"}, "light")
+    assert fingerprint(line, *other) != base
+
+
+def test_types_and_builders_are_part_of_the_key():
+    assert fingerprint(line, (1,)) != fingerprint(line, (1.0,)) != fingerprint(line, (True,))
+    assert fingerprint(line, ((1, 2),)) != fingerprint(line, ([1, 2],))
+    assert fingerprint(line, (np.float64(0.5),)) != fingerprint(line, (0.5,))
+    assert fingerprint(line, (Trace(np.zeros(2), "a"),)) != fingerprint(line, (Trace(np.zeros(2), "b"),))
+    assert fingerprint(line, ()) != fingerprint(go.Figure, ())
+
+
+def test_objects_it_cannot_see_into_are_refused_and_then_built_every_time():
+    class Opaque:
+        pass
+    with pytest.raises(Unfingerprintable):
+        fingerprint(line, (Opaque(),))
+    with pytest.raises(Unfingerprintable):
+        fingerprint(line, (lambda: 0,))
+    cache, built = SpecCache(), []
+
+    def fig(obj):
+        built.append(obj)
+        return {"data": []}
+    o = Opaque()
+    for _ in range(3):
+        cache.get_or_build(fig, (o,), {}, None, lambda f: f)
+    assert len(built) == 3 and len(cache) == 0
+
+
+def test_get_or_build_builds_once_per_distinct_input_and_returns_the_builders_spec():
+    cache, calls = SpecCache(), []
+
+    def builder(y, lang="en"):
+        calls.append((tuple(y), lang))
+        return line(y, lang=lang)
+
+    def finish(fig):
+        return fig.to_dict()
+
+    y = np.array([1.0, 3.0, 2.0])
+    first = cache.get_or_build(builder, (y,), {"lang": "en"}, "plain", finish)
+    again = cache.get_or_build(builder, (y.copy(),), {"lang": "en"}, "plain", finish)
+    other = cache.get_or_build(builder, (y,), {"lang": "zh"}, "plain", finish)
+    assert len(calls) == 2 and again is first and cache.hits == 1 and cache.misses == 2
+    assert json.dumps(first, sort_keys=True) == json.dumps(line(y, lang="en").to_dict(), sort_keys=True)
+    assert other["data"][0]["name"] == "y:zh"
+
+
+def test_the_cache_stays_within_its_byte_budget_and_forgets_the_least_recently_used():
+    spec = {"data": [{"y": {"bdata": "x" * 1000}}]}
+    size = spec_size(spec)
+    cache = SpecCache(max_bytes=10 * size)
+    for i in range(25):
+        cache.put(bytes([i]), {"data": [{"y": {"bdata": "x" * 1000}}]})
+        if i == 5:
+            assert cache.get(bytes([0])) is not None  # 0 is now recently used
+        assert cache.nbytes <= cache.max_bytes
+    assert len(cache) == 10
+    assert cache.get(bytes([24])) is not None and cache.get(bytes([1])) is None
+    huge = {"data": [{"y": {"bdata": "x" * (10 * size)}}]}
+    assert cache.put(b"huge", huge) is huge and cache.get(b"huge") is None  # too big to keep
+
+
+def test_threads_share_one_cache_safely():
+    cache, errors = SpecCache(max_bytes=50_000), []
+
+    def work(seed):
+        try:
+            rng = np.random.default_rng(seed)
+            for _ in range(200):
+                v = int(rng.integers(0, 40))
+                spec = cache.get_or_build(line, (np.full(8, float(v)),), {}, None, lambda f: f.to_dict())
+                assert spec["data"][0]["y"] == line(np.full(8, float(v))).to_dict()["data"][0]["y"]
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and cache.nbytes <= cache.max_bytes
+
+
+def test_a_page_rerun_with_unchanged_inputs_builds_no_figure_and_sends_the_same_charts():
+    """AppTest: the second run of a page takes every chart from the cache, byte for byte the same."""
+    from streamlit.testing.v1 import AppTest
+    from pages import _common
+    _common.SPECS.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "elbo_gap.py"), default_timeout=120).run()
+    assert not at.exception
+    first = [c.proto.spec for c in at.get("plotly_chart")]
+    misses = _common.SPECS.misses
+    at.run()
+    assert [c.proto.spec for c in at.get("plotly_chart")] == first
+    assert _common.SPECS.misses == misses and _common.SPECS.hits >= len(first)
+    # a slider that one chart depends on rebuilds that chart (and the spec changes)
+    at.slider[0].set_value(at.slider[0].max).run()
+    assert not at.exception and _common.SPECS.misses > misses
+    assert [c.proto.spec for c in at.get("plotly_chart")] != first

@@ -111,6 +111,11 @@ class Session:
             self.cached.add(fm.hash)
         if kind == "new_session":
             self.page_hash = fm.new_session.page_script_hash or self.page_hash
+        elif kind == "navigation":
+            # The page the router settled on, as the browser adopts it. On a fresh server the first run of a
+            # session can start in Streamlit's pages-folder mode (its new_session names that mode's page);
+            # keeping that hash made later reruns fall back to the default page.
+            self.page_hash = fm.navigation.page_script_hash or self.page_hash
         elif kind == "page_info_changed" or kind == "page_not_found":
             if kind == "page_not_found":
                 return f"page not found: {self.page}"
@@ -128,8 +133,8 @@ class Session:
                     return f"exception on {self.page}: {el.exception.type}: {el.exception.message[:120]}"
                 if t == "slider":
                     s = el.slider
-                    if len(s.value or s.default) != 1 or s.data_type not in (0, 1):
-                        return None  # range sliders, dates: not moved
+                    if len(s.value or s.default) != 1 or s.data_type not in (0, 1) or len(s.options):
+                        return None  # range sliders, dates, select sliders (their state is the option's text): not moved
                     if any(path[:i] in self.collapsed for i in range(1, len(path))):
                         return None
                     v = (s.value if s.set_value and len(s.value) else s.default)[0]

@@ -11,6 +11,7 @@ Pages stay thin: widgets in, one cached call into vizcore, figures out.
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import textwrap
 
@@ -128,13 +129,27 @@ class Lazy:
     sidebar's export builds it on click).
     """
 
-    __slots__ = ("builder", "args", "kwargs", "spec")
+    __slots__ = ("builder", "args", "kwargs", "spec", "post")
 
     def __init__(self, builder, *args, **kwargs):
-        self.builder, self.args, self.kwargs, self.spec = builder, args, kwargs, None
+        self.builder, self.args, self.kwargs, self.spec, self.post = builder, args, kwargs, None, None
 
-    def build(self) -> go.Figure:
-        return self.builder(*self.args, **self.kwargs)
+    def then(self, fn, *args) -> "Lazy":
+        """Draw ``fn(spec, *args)`` of the built figure's spec: the figure is cached without ``args``.
+
+        For a cheap, pure change of a costly figure, e.g. ``lazy(bound_figure, ...).then(at_frame, i)``:
+        the animated figure is built once per run and each half-step only selects its frame.
+        """
+        self.post = (fn, args)
+        return self
+
+    def build(self):
+        """The figure as drawn (a plotly figure, or its spec after :meth:`then`), without display styling."""
+        fig = self.builder(*self.args, **self.kwargs)
+        if self.post is None:
+            return fig
+        fn, args = self.post
+        return fn(_with_colorway(fig).to_dict(), *args)
 
     def to_dict(self) -> dict:
         """The spec as drawn (after :func:`show`), else the built figure's."""
@@ -157,11 +172,19 @@ def _theme_type() -> str | None:
         return None
 
 
-def _finish(fig, style: str) -> dict:
-    """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain"."""
+def _with_colorway(fig):
     if isinstance(fig, go.Figure) and not fig.layout.colorway:
         fig.update_layout(colorway=OKABE_ITO)
-    spec = fig.to_dict()
+    return fig
+
+
+def _finish(fig, style: str) -> dict:
+    """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain"."""
+    return _styled(_with_colorway(fig).to_dict(), style)
+
+
+def _styled(spec: dict, style: str) -> dict:
+    """``spec`` (changed in place) styled for its audience."""
     if style == "present":
         return display.ensure_contrast(display.presenter(spec), display.LIGHT_BG)
     if style in ("light", "dark"):
@@ -182,9 +205,13 @@ def show(fig, key: str, alt: str | None = None) -> None:
     """
     kind = _theme_type()
     style = "present" if presenting() else (kind if kind in ("light", "dark") else "plain")
-    if isinstance(fig, Lazy):
-        fig.spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
-        spec = fig.spec
+    if isinstance(fig, Lazy) and fig.post is None:
+        fig.spec = spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
+    elif isinstance(fig, Lazy):
+        raw = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, "raw", lambda f: _with_colorway(f).to_dict())
+        fn, args = fig.post
+        spec = fn(raw, *args)  # shares the cached spec's parts: styling works on a copy
+        fig.spec = spec = spec if style == "plain" else _styled(copy.deepcopy(spec), style)
     else:
         spec = _finish(fig, style)
     _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML

@@ -44,7 +44,7 @@ def register_data(name: str, label: str, make_csv) -> None:
 
 def _title(fig) -> str | None:
     try:
-        text = fig.layout.title.text
+        text = (fig.get("layout") or {}).get("title", {}).get("text") if isinstance(fig, dict) else fig.layout.title.text
     except AttributeError:
         try:
             text = fig.to_dict().get("layout", {}).get("title", {}).get("text")

@@ -78,12 +78,16 @@ def test_page_opens_and_every_tab_draws(page, server):
     _open(page, server)
     assert page.locator('[role="tab"]').count() == 6
     assert "Beyond EM" in page.locator("h1").first.inner_text()
-    for i in range(6):
+    drawn = 0
+    for i in range(6):  # only the open tab runs: a click reruns the page and draws that tab's charts
         _tab(page, i)
+        wait_settled(page, 60000)
         page.wait_for_function(f"() => ({VISIBLE_CHARTS_JS})() >= 2", timeout=30000)
-    charts = page.evaluate(CHART_DATA_JS)
-    assert len(charts) == 14
-    assert all(c not in ("[]", "") for c in charts)
+        charts = page.evaluate(CHART_DATA_JS)
+        assert 2 <= len(charts) <= 3, (i, len(charts))
+        assert all(c not in ("[]", "") for c in charts)
+        drawn += len(charts)
+    assert drawn == 14
     # the mean-field tab is open: its CAVI button adds one update to the ELBO chart
     count_js = """() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
         .filter(e => e.offsetParent !== null && e.closest('[role="tabpanel"]') !== null)

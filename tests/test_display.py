@@ -24,18 +24,23 @@ from vizcore.figures._style import OKABE_ITO
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("home", "latent_models", "lower_bounds", "kl_divergence", "elbo_gap", "em", "variational")
+TABS = {"variational": ("Maximising the ELBO", "A richer family", "Tighter bounds (IWAE)", "Mean-field",
+                        "Variational EM")}
 
 
 @pytest.fixture(scope="module")
 def specs() -> dict[str, dict]:
     out = {}
     for page in PAGES:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=120)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        for i, chart in enumerate(at.get("plotly_chart")):
-            out[f"{page}/{i}"] = json.loads(chart.proto.spec)
-    assert len(out) >= 25
+        for tab in (None, *TABS.get(page, ())):  # a page with tabs runs only the open one: open each
+            at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=120)
+            if tab is not None:
+                at.session_state["vi_tab"] = tab
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            for i, chart in enumerate(at.get("plotly_chart")):
+                out[f"{page}/{tab or ''}/{i}"] = json.loads(chart.proto.spec)
+    assert len(out) >= 34
     return out
 
 

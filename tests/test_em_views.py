@@ -295,3 +295,47 @@ def test_blend_colours_mixes_in_proportion():
     cols = emfig.blend_colours([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     assert cols[0] == "rgb(0,114,178)" and cols[1] == "rgb(230,159,0)"
     assert cols[2] == "rgb(115,136,89)"
+
+
+# ---- one build per run: any half-step from a figure built at another --------------------------------
+def _figures_at(name, view, current):
+    """The page's animated figure for model ``name`` and ``view``, drawn at half-step ``current`` (raw spec)."""
+    model, x, init, trace = setup(name, 5)
+    steps = list(range(2 * trace.n_iter + 1))
+    coords = teaching.selectable_coordinates(model, init)
+    if view in ("coordinate", "staircase"):
+        coord = coords[0]
+        lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+        fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 60))
+        pics = emfig.coordinate_pictures(fr, trace, coord, steps, staircase=view == "staircase")
+        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel=coord, staircase=view == "staircase")
+    elif view == "line":
+        fr = ev.step_line_frames(model, x, trace)
+        pics = emfig.line_pictures(fr, trace, steps)
+        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel="u")
+    else:
+        nx, ny = coords[0], coords[-1]
+        path = ev.path_coordinates(model, trace, nx, ny)
+        vx = np.linspace(path[:, 0].min() - 1, path[:, 0].max() + 1, 12)
+        vy = np.linspace(path[:, 1].min() - 1, path[:, 1].max() + 1, 10)
+        fig = emfig.contour_figure(vx, vy, np.add.outer(vy, vx), path, steps, current, trace, xlabel=nx, ylabel=ny)
+    return fig.to_dict(), len(steps)
+
+
+@pytest.mark.parametrize("view", ["coordinate", "staircase", "line", "plane"])
+@pytest.mark.parametrize("name", MODELS)
+def test_at_frame_gives_exactly_the_figure_built_at_that_half_step(name, view):
+    """What lets the EM page build its animated figure once per run and show any half-step from it."""
+    model, _, init, _ = setup(name, 1)
+    if view == "plane" and len(teaching.selectable_coordinates(model, init)) < 2:
+        pytest.skip("one coordinate: no plane view")
+    base, n = _figures_at(name, view, 0)
+    for i in sorted({0, 1, 2, n // 2, n - 2, n - 1}):
+        built, _ = _figures_at(name, view, i)
+        shown = emfig.at_frame(base, i)
+        assert json.dumps(shown, sort_keys=True) == json.dumps(built, sort_keys=True), (name, view, i)
+    before = json.dumps(base, sort_keys=True)
+    emfig.at_frame(base, n - 1)
+    assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
+    with pytest.raises(ValueError, match="i: expected a frame index"):
+        emfig.at_frame(base, n)

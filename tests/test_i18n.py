@@ -250,6 +250,9 @@ CASES = [
     ("em", _radio("em_view", "plane")),
     ("variational", None),
     ("variational", _radio("vi_model", "linear_gaussian")),
+    # only the open tab runs: open each of the others (the address holds the tab's translated label)
+    *[("variational", _radio("vi_tab", tr(tab, "zh"))) for tab in
+      ("Maximising the ELBO", "A richer family", "Tighter bounds (IWAE)", "Mean-field", "Variational EM")],
 ]
 
 

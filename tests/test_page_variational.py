@@ -25,13 +25,50 @@ CHARTS = {"vi_chart_bar", "vi_chart_q", "vi_chart_heat", "vi_chart_sga_path", "v
           "vi_chart_vem_slice", "vi_chart_vem_contour", "vi_chart_vem_trace"}
 
 
-def run_page(**state) -> AppTest:
+TABS = ["Gaussian q by hand", "Maximising the ELBO", "A richer family", "Tighter bounds (IWAE)", "Mean-field",
+        "Variational EM"]
+TAB_CHARTS = {"Gaussian q by hand": {"vi_chart_bar", "vi_chart_q", "vi_chart_heat"},
+              "Maximising the ELBO": {"vi_chart_sga_path", "vi_chart_sga_trace"},
+              "A richer family": {"vi_chart_mix", "vi_chart_mix_gaps"},
+              "Tighter bounds (IWAE)": {"vi_chart_iwae_k", "vi_chart_iwae_theta"},
+              "Mean-field": {"vi_chart_mf", "vi_chart_mf_elbo"},
+              "Variational EM": {"vi_chart_vem_slice", "vi_chart_vem_contour", "vi_chart_vem_trace"}}
+
+
+def run_page(tab: str | None = None, **state) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=120)
     for k, v in state.items():
         at.session_state[k] = v
+    if tab is not None:
+        at.session_state["vi_tab"] = tab
     at.run()
     ok(at)
     return at
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    """Switch tabs as a click does: only the open tab's content runs."""
+    at.session_state["vi_tab"] = tab
+    at.run()
+    ok(at)
+    return at
+
+
+def every_tab(at: AppTest, labels=None) -> dict:
+    """What the page shows over all its tabs (each opened in turn), then back on the first one."""
+    seen = {"charts": {}, "metrics": {}, "text": [], "latex": 0, "success": 0, "per_tab": {}}
+    for tab in labels or TABS:
+        open_tab(at, tab)
+        found = charts(at)
+        seen["per_tab"][tab] = set(found)
+        seen["charts"].update(found)
+        seen["metrics"].update(metrics(at))
+        seen["text"].append(text(at))
+        seen["latex"] += len(at.latex)
+        seen["success"] += len(at.success)
+    open_tab(at, (labels or TABS)[0])
+    seen["text"] = "\n".join(seen["text"])
+    return seen
 
 
 def ok(at: AppTest) -> None:
@@ -78,16 +115,18 @@ def default():
 
 
 def test_page_runs_and_draws_every_chart(default):
-    specs = charts(default)
+    assert [tab.label for tab in default.tabs] == TABS
+    assert set(charts(default)) == TAB_CHARTS[TABS[0]], "only the open tab runs"
+    seen = every_tab(default)
+    assert seen["per_tab"] == TAB_CHARTS
+    specs = seen["charts"]
     assert set(specs) == CHARTS
     for key, spec in specs.items():
         assert spec["data"], key
-    words = text(default).lower()
+    words = seen["text"].lower()
     for idea in ("mean-field", "importance-weighted (iwae)", "variational em", "reparameterisation"):
         assert idea in words
-    assert len(default.latex) >= 10
-    assert [tab.label for tab in default.tabs] == ["Gaussian q by hand", "Maximising the ELBO", "A richer family",
-                                                   "Tighter bounds (IWAE)", "Mean-field", "Variational EM"]
+    assert seen["latex"] >= 10
 
 
 def test_numbers_shown_match_vizcore(default):
@@ -98,7 +137,7 @@ def test_numbers_shown_match_vizcore(default):
     elbo = vi.elbo_gaussian(model, 0.5, 1.2)
     fit = vi.fit_gaussian_q(model, ev)
     mix = vi.fit_mixture_q(model, ev, fit)
-    shown = metrics(default)
+    shown = every_tab(default)["metrics"]
     assert shown["ELBO"] == f4(elbo)
     assert shown["log p(x)"] == f4(ev.log_evidence)
     assert shown["KL(q‖p(z|x))"] == f4(ev.log_evidence - elbo)
@@ -118,15 +157,16 @@ def test_numbers_shown_match_vizcore(default):
 
 def test_q_sliders_change_the_numbers_and_the_charts():
     at = run_page()
-    before, shown = charts(at), metrics(at)
+    before, shown = every_tab(at)["charts"], metrics(at)
     at.slider(key="vi_q_m").set_value(-1.0).run()
     ok(at)
     model = vi.PoissonLogNormal(counts_shown(at), 0.0, 4.0)
     assert metrics(at)["ELBO"] == f4(vi.elbo_gaussian(model, -1.0, 1.2)) != shown["ELBO"]
-    after = charts(at)
+    after = every_tab(at)["charts"]     # the hand-set q is the start of SGA, also while its tab is closed
     for key in ("vi_chart_bar", "vi_chart_q", "vi_chart_heat", "vi_chart_sga_path"):
         assert json.dumps(before[key]["data"]) != json.dumps(after[key]["data"]), key
     assert json.dumps(before["vi_chart_mix"]["data"]) == json.dumps(after["vi_chart_mix"]["data"])
+    assert at.slider(key="vi_q_m").value == -1.0, "kept across tab switches"
     at.slider(key="vi_q_s").set_value(0.3).run()
     ok(at)
     assert metrics(at)["ELBO"] == f4(vi.elbo_gaussian(model, -1.0, 0.3))
@@ -160,17 +200,18 @@ def test_linear_gaussian_model_closes_the_gap():
     at = run_page()
     at.radio(key="vi_model").set_value("linear_gaussian").run()
     ok(at)
-    shown = metrics(at)
+    seen = every_tab(at)
+    shown = seen["metrics"]
     assert float(shown["gap the best Gaussian leaves"]) < 1e-8
     assert shown["gap closed by the mixture"] == "—"
-    assert at.success, "the page says that the gap closes"
+    assert seen["success"], "the page says that the gap closes"
     at.slider(key="vi_lin_w").set_value(1.5).run()
     ok(at)
-    assert float(metrics(at)["gap the best Gaussian leaves"]) < 1e-8
+    assert float(every_tab(at)["metrics"]["gap the best Gaussian leaves"]) < 1e-8
 
 
 def test_sga_controls_change_the_path_and_the_numbers_match():
-    at = run_page()
+    at = run_page(tab="Maximising the ELBO")
     before = data(at, "vi_chart_sga_path"), data(at, "vi_chart_sga_trace")
     at.slider(key="vi_sga_L").set_value(40).run()
     at.select_slider(key="vi_sga_eta").set_value(0.01).run()
@@ -186,7 +227,7 @@ def test_sga_controls_change_the_path_and_the_numbers_match():
 
 
 def test_iwae_controls_redraw_the_bounds():
-    at = run_page()
+    at = run_page(tab="Tighter bounds (IWAE)")
     k_before, th_before = data(at, "vi_chart_iwae_k"), data(at, "vi_chart_iwae_theta")
     at.radio(key="vi_iw_q").set_value("prior").run()
     ok(at)
@@ -194,7 +235,7 @@ def test_iwae_controls_redraw_the_bounds():
     assert json.dumps(spec) != k_before
     means, ses = arr(spec["y"]), arr(spec["error_y"]["array"]) / 2
     assert means[-1] > means[0] + 3 * math.hypot(ses[0], ses[-1])     # L_1000 well above L_1
-    log_p = float(metrics(at)["log p(x)"])
+    log_p = vi.evidence(vi.PoissonLogNormal(counts_shown(at), 0.0, 4.0)).log_evidence
     assert np.all(means <= log_p + 3 * ses + 1e-4)
     at.radio(key="vi_iw_refit").set_value("refit").run()
     ok(at)
@@ -202,7 +243,7 @@ def test_iwae_controls_redraw_the_bounds():
 
 
 def test_cavi_buttons_step_and_the_elbo_never_falls():
-    at = run_page()
+    at = run_page(tab="Mean-field")
     for _ in range(3):
         at.button(key="vi_mf_step").click().run()
         ok(at)
@@ -223,7 +264,7 @@ def test_cavi_buttons_step_and_the_elbo_never_falls():
 
 
 def test_variational_em_buttons_and_scrubber():
-    at = run_page()
+    at = run_page(tab="Variational EM")
     slice0 = data(at, "vi_chart_vem_slice")
     at.button(key="vi_vem_next").click().run()
     ok(at)
@@ -283,18 +324,27 @@ def test_data_and_q_slider_extremes_render_cleanly(end):
             if slider.key in DATA_SLIDERS:
                 slider.set_value(getattr(slider, end))
         at.run()
-        assert_clean(at)
+        for tab in TABS:
+            open_tab(at, tab)
+            assert_clean(at)
+        open_tab(at, TABS[0])
 
 
 @pytest.mark.parametrize("end", ["min", "max"])
 def test_method_slider_extremes_render_cleanly(end):
     at = run_page()
-    for slider in at.slider:
-        if slider.key not in DATA_SLIDERS:
-            slider.set_value(getattr(slider, end))
-    at.select_slider(key="vi_sga_eta").set_value(0.5 if end == "max" else 0.001)
-    at.run()
-    assert_clean(at)
+    moved = 0
+    for tab in TABS:
+        open_tab(at, tab)
+        for slider in at.slider:
+            if slider.key not in DATA_SLIDERS:
+                slider.set_value(getattr(slider, end))
+                moved += 1
+        if tab == "Maximising the ELBO":
+            at.select_slider(key="vi_sga_eta").set_value(0.5 if end == "max" else 0.001)
+        at.run()
+        assert_clean(at)
+    assert moved >= 8
 
 
 NOTATION = {"ELBO", "log p(x)", "KL(q‖p(z|x))"}      # metric labels that are formulas, not words
@@ -306,11 +356,13 @@ def test_every_user_facing_string_goes_through_t(monkeypatch):
             return f"⟦{key}⟧"
 
     monkeypatch.setitem(i18n._TABLES, "xx", Marked())
-    at = run_page(lang="xx")
-    labels = ([w.label for kind in ("slider", "button", "radio", "number_input", "select_slider")
-               for w in getattr(at, kind)] + [m.value for m in at.markdown] + [c.value for c in at.caption]
-              + [i.value for i in at.info] + [e.value for e in at.title])
-    labels += [tab.label for tab in at.tabs] + [m.label for m in at.metric if m.label not in NOTATION]
+    labels = [tab.label for tab in run_page(lang="xx").tabs]
+    for tab in labels[:]:
+        at = run_page(tab=tab, lang="xx")  # a fresh session per tab: one run each
+        labels += ([w.label for kind in ("slider", "button", "radio", "number_input", "select_slider")
+                    for w in getattr(at, kind)] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+                   + [i.value for i in at.info] + [e.value for e in at.title])
+        labels += [m.label for m in at.metric if m.label not in NOTATION]
     missing = [s for s in labels if "⟦" not in s]
     assert not missing, missing
     assert len(labels) > 40

@@ -148,3 +148,33 @@ def test_a_page_rerun_with_unchanged_inputs_builds_no_figure_and_sends_the_same_
     at.slider[0].set_value(at.slider[0].max).run()
     assert not at.exception and _common.SPECS.misses > misses
     assert [c.proto.spec for c in at.get("plotly_chart")] != first
+
+
+def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch):
+    """The EM figure (all frames) is built once per run; a half-step only selects its frame (at_frame)."""
+    import functools
+    from streamlit.testing.v1 import AppTest
+    from pages import _common
+    from vizcore.figures import em as emfig
+    calls = []
+    real = emfig.bound_figure
+
+    @functools.wraps(real)
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(emfig, "bound_figure", counting)
+    _common.SPECS.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "em.py"), default_timeout=120).run()
+    assert not at.exception and len(calls) == 1
+
+    def shown():
+        return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("em_figure"))
+    first = shown()
+    step = next(s for s in at.slider if s.key and s.key.startswith("em_step"))
+    for value in (1, 2, 5):
+        step.set_value(value).run()
+        spec = shown()
+        assert not at.exception and spec["layout"]["sliders"][0]["active"] == value
+        assert spec["frames"] == first["frames"] and spec["data"] != first["data"]
+    assert len(calls) == 1, "scrubbing rebuilt the animated figure"

@@ -141,10 +141,10 @@ def test_hand_set_q_of_a_point_is_restored():
 
 
 def test_state_held_by_buttons_is_mirrored_into_the_address():
-    at = app("pages/variational.py", {"vi_mf_n": "7"})
+    at = app("pages/variational.py", {"vi_tab": "Mean-field", "vi_mf_n": "7"})
     assert not at.exception
     assert any("7 updates so far" in c.value for c in at.caption)
-    at = app("pages/variational.py", {"vi_mf_n": "zzz"})
+    at = app("pages/variational.py", {"vi_tab": "Mean-field", "vi_mf_n": "zzz"})
     assert not at.exception and any("0 updates so far" in c.value for c in at.caption)
 
 

@@ -416,7 +416,7 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
                                xaxis=dict(range=xrange(p))))
               for p in pictures]
     fig = FramedFigure(data=data)
-    base_layout(fig, title=_title(cur, lang), xaxis=xlabel, yaxis="log p(X|θ),  L(q, θ)", height=height)
+    base_layout(fig, title=f"<b>{_title(cur, lang)}</b>", xaxis=xlabel, yaxis="log p(X|θ),  L(q, θ)", height=height)
     fig.update_layout(
         margin=dict(l=10, r=10, t=66, b=124),
         title=dict(font=dict(size=13), x=0.01, xanchor="left", y=0.99, yanchor="top"),
@@ -426,6 +426,31 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
     fig.update_xaxes(range=xrange(cur))
     return fig.set_raw(frames, _animation_controls([(_short_label(p, lang), str(p.step)) for p in pictures],
                                                    current, duration, lang))
+
+
+def at_frame(spec: dict, i: int) -> dict:
+    """The spec of an animated EM figure drawn at frame ``i``, from its spec drawn at any frame.
+
+    :func:`bound_figure` and :func:`contour_figure` differ between ``current=c`` and ``current=i``
+    only in what frame ``i`` itself carries (its traces, title and axis ranges) and in the frame
+    slider's ``active``; so a page builds (and caches) the figure once per run and shows any
+    half-step with this. A new dict: ``spec``, its frames and its other traces are shared, not
+    changed (``tests/test_em_views.py`` checks equality with a figure built at ``i``).
+    """
+    frames = spec.get("frames") or []
+    if not 0 <= int(i) < len(frames):
+        raise ValueError(f"i: expected a frame index in [0, {len(frames) - 1}], got {i!r}")
+    frame = frames[int(i)]
+    data = list(spec["data"])
+    for j, tr in zip(frame.get("traces", range(len(frame["data"]))), frame["data"]):
+        data[j] = _merge(data[j], tr)
+    layout = dict(spec["layout"])
+    for k, v in (frame.get("layout") or {}).items():
+        layout[k] = {**layout[k], **v} if isinstance(v, dict) and isinstance(layout.get(k), dict) else v
+    sliders = layout.get("sliders")
+    if sliders:
+        layout["sliders"] = [{**sliders[0], "active": int(i)}, *sliders[1:]]
+    return {**spec, "data": data, "layout": layout}
 
 
 class FramedFigure(go.Figure):
@@ -501,7 +526,7 @@ def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: s
     )] + [_merge(st, d) for st, d in zip(styles, path_traces(steps[current]))])
     frames = [dict(name=str(s), data=path_traces(s), traces=[1, 2],
                    layout=dict(title=dict(text=f"<b>{_plane_title(s, trace, lang)}</b>"))) for s in steps]
-    base_layout(fig, title=_plane_title(steps[current], trace, lang), xaxis=xlabel, yaxis=ylabel, height=height)
+    base_layout(fig, title=f"<b>{_plane_title(steps[current], trace, lang)}</b>", xaxis=xlabel, yaxis=ylabel, height=height)
     fig.update_layout(title=dict(font=dict(size=13), x=0.01, xanchor="left"), showlegend=False,
                       margin=dict(l=10, r=10, t=40, b=124))
     fig.update_xaxes(range=[float(vx[0]), float(vx[-1])])

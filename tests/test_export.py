@@ -215,7 +215,8 @@ def _page_as_app_py_runs_it(path):
     end_page()
 
 
-@pytest.mark.parametrize("page", ["pages/lower_bounds.py", "pages/kl_divergence.py", "pages/variational.py"])
+@pytest.mark.parametrize("page", ["pages/lower_bounds.py", "pages/kl_divergence.py", "pages/variational.py",
+                                  "pages/em.py"])
 def test_export_panel_offers_every_chart_of_the_page(page):
     from streamlit.testing.v1 import AppTest
     from pages import _export

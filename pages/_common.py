@@ -7,11 +7,14 @@ Pages stay thin: widgets in, one cached call into vizcore, figures out.
   (key ``present``, bound to ``?present=``);
 * :func:`t` translates, :func:`prose` shows an explanation (collapsed in presenter
   mode), :func:`show` draws a chart (presenter styling, colour contrast for the theme,
-  alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error.
+  alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error;
+* :func:`lazy` wraps a figure builder and its arguments: ``show(lazy(fig_fn, ...))`` builds the
+  chart only when no session of this process has drawn it from the same values (:data:`SPECS`).
 """
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import textwrap
 
@@ -231,13 +234,18 @@ def prose(text: str, *, caption: bool = False) -> None:
         draw(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _source(func) -> str:
+    """The source of ``func`` under a comment naming it (read once per process: the code does not change)."""
+    func = inspect.unwrap(func)
+    return f"# {func.__module__}.{func.__qualname__}\n" + textwrap.dedent(inspect.getsource(func))
+
+
 def show_code(*funcs) -> None:
     """A "Show the code" expander with the source of the vizcore functions behind a figure."""
     with st.expander(t("Show the code"), icon=":material/code:"):
         for func in funcs:
-            func = inspect.unwrap(func)
-            where = f"{func.__module__}.{func.__qualname__}"
-            st.code(f"# {where}\n" + textwrap.dedent(inspect.getsource(func)), language="python")
+            st.code(_source(func), language="python")
 
 
 def end_page() -> None:

@@ -47,6 +47,7 @@ def plane_log_marginal(model_name: str, x, theta_grid: tuple) -> np.ndarray:
     return vc.log_marginal_batch(model, x, model.Params(**dict(zip(model.param_names, theta_grid))))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
 def compute_plane(model_name: str, x, anchor_params, name_x: str, name_y: str):
     model = vc.get_model(model_name)
     return teaching.plane_view(model, x, anchor_params, name_x, name_y, PLANE,

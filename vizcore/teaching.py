@@ -263,8 +263,11 @@ def plane_grid(model, x, anchor, name_x: str, name_y: str, n: int = 60):
     caller can cache ``log_marginal_batch(model, x, batch)`` on the batch's values.
     """
     model = _model(model)
-    x = model.validate_data(x)
-    anchor = _params(model, anchor)
+    return _plane_grid(model, model.validate_data(x), _params(model, anchor), name_x, name_y, n)
+
+
+def _plane_grid(model, x, anchor, name_x: str, name_y: str, n: int):
+    """:func:`plane_grid` on validated arguments."""
     vx = np.linspace(*coordinate_range(model, x, anchor, name_x), int(n))
     vy = np.linspace(*coordinate_range(model, x, anchor, name_y), int(n))
     return vx, vy, plane(model, anchor, name_x, vx, name_y, vy)
@@ -280,7 +283,7 @@ def plane_view(model, x, anchor, name_x: str, name_y: str, n: int = 60, *,
     model = _model(model)
     x = model.validate_data(x)
     anchor = _params(model, anchor)
-    vx, vy, batch = plane_grid(model, x, anchor, name_x, name_y, n)
+    vx, vy, batch = _plane_grid(model, x, anchor, name_x, name_y, n)
     f = log_marginal_batch(model, x, batch) if log_marginal is None else np.asarray(log_marginal(batch), dtype=float)
     if f.shape != (vx.size * vy.size,):
         raise ValueError(f"log_marginal: expected {vx.size * vy.size} values (one per grid point), got shape {f.shape}")

@@ -7,6 +7,7 @@ tiny step and reports divergence with a huge one, starting points are valid, the
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -241,6 +242,13 @@ def _fig_json(fig):
     return json.loads(pio.to_json(fig, validate=False))
 
 
+def _decode(v) -> np.ndarray:
+    """A plotly JSON array (list, or base64 typed array) as floats."""
+    if isinstance(v, dict):
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).astype(float)
+    return np.asarray(v, dtype=float)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_bound_figure_has_one_frame_per_half_step_and_exact_markers(name):
     model, x, init, trace = setup(name, 6)
@@ -279,9 +287,27 @@ def test_bound_figure_frames_change_the_data_and_follow_the_duration():
     # at most 400 points per curve
     for frame in fig.to_dict()["frames"]:
         for tr in frame["data"]:
-            x = tr["x"]
-            n = len(x) if not isinstance(x, dict) else len(x["bdata"]) * 3 // 4 // np.dtype(x["dtype"]).itemsize
+            y = tr["y"]
+            n = len(y) if not isinstance(y, dict) else len(base64.b64decode(y["bdata"])) // np.dtype(y["dtype"]).itemsize
             assert n <= 400
+
+
+def test_bound_figure_sends_what_no_frame_changes_once():
+    """The curves' x grid (and log p's hover text) is in the figure's traces, not in each of its frames;
+    each frame still draws its own curves (plotly keeps what a frame leaves out)."""
+    model, x, init, trace = setup("gmm1d", 6)
+    lo, hi = teaching.coordinate_range(model, x, trace.params[-1], "means[0]")
+    fr = ev.coordinate_frames(model, x, trace, "means[0]", np.linspace(lo, hi, 120))
+    pics = emfig.coordinate_pictures(fr, trace, "means[0]", range(2 * trace.n_iter + 1))
+    spec = _fig_json(emfig.bound_figure(fr.axis, pics, 0, trace, xlabel="μ"))
+    for j in (0, 1):
+        assert np.array_equal(_decode(spec["data"][j]["x"]), fr.axis)
+        assert all("x" not in f["data"][j] for f in spec["frames"])
+        assert all("y" in f["data"][j] for f in spec["frames"])
+    assert all("hovertemplate" not in f["data"][0] for f in spec["frames"])
+    assert len({f["data"][1]["hovertemplate"] for f in spec["frames"]}) > 1, "L(q_t, θ) names its own q_t"
+    # a property that differs between frames stays in every frame (the marked points move)
+    assert all("x" in f["data"][-1] for f in spec["frames"])
 
 
 def test_on_slice_is_true_for_one_parameter_models_only_when_nothing_else_moves():

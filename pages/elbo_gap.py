@@ -29,16 +29,23 @@ def numbers(model_name: str, x, params, resp):
     return vc.decompose(vc.get_model(model_name), x, params, resp)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def gap_curve(model_name: str, x, params, resp, coord: str):
-    """log p(X|θ) and L(q, θ) with q fixed, over one coordinate of θ (the current value included)."""
+@st.cache_data(show_spinner=False, max_entries=32)
+def log_p_curve(model_name: str, x, params, coord: str):
+    """log p(X|θ) over one coordinate of θ (the current value included): it does not depend on q, so
+    moving t or a q(z_n) slider reuses it (at N = 10,000 it is most of this page's work)."""
     model = vc.get_model(model_name)
     lo, hi = teaching.coordinate_range(model, x, params, coord)
     cur = teaching.coordinate_value(model, params, coord)
     values = teaching.grid_with(lo, hi, GRID, [cur])
-    batch = vc.vary(model, params, coord, values)
-    f = vc.log_marginal_batch(model, x, batch)
-    b = vc.bound_from_resp(model, x, resp).over(model, batch)
+    return values, vc.log_marginal_batch(model, x, vc.vary(model, params, coord, values)), cur
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def gap_curve(model_name: str, x, params, resp, coord: str):
+    """log p(X|θ) and L(q, θ) with q fixed, over one coordinate of θ (the current value included)."""
+    model = vc.get_model(model_name)
+    values, f, cur = log_p_curve(model_name, x, params, coord)
+    b = vc.bound_from_resp(model, x, resp).over(model, vc.vary(model, params, coord, values))
     return values, f, np.asarray(b, dtype=float), cur
 
 

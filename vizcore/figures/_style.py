@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
 
 # Okabe & Ito (2008), colour-blind safe.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -30,10 +31,73 @@ def component_symbol(k: int) -> str:
     return SYMBOLS[k % len(SYMBOLS)]
 
 
+def _merge(obj, update: dict) -> None:
+    """``obj.update(update)`` with plotly's merge rules, written straight into ``obj``.
+
+    The rules of ``BaseFigure._perform_update``: a dict into a compound property merges, a list
+    into an empty array of objects (annotations, shapes, ...) is assigned, anything else is
+    assigned. What this does not handle itself (a key that is no direct property, such as
+    ``title_text`` or a new ``xaxis2``; None for an object; a list merged element-wise into an
+    existing array) goes through plotly's own ``update``.
+    """
+    for key, val in update.items():
+        if key not in obj._valid_props:
+            obj.update({key: val})
+            continue
+        validator = obj._get_prop_validator(key)
+        if isinstance(validator, CompoundValidator) and isinstance(val, dict):
+            if (obj._props or {}).get(key):
+                _merge(obj[key], val)
+            else:  # nothing there yet: merging into it is assigning it (one validation, not one per leaf)
+                obj[key] = val
+        elif (isinstance(validator, CompoundValidator) and val is None) or \
+                (isinstance(validator, CompoundArrayValidator) and obj[key]):
+            obj.update({key: val})
+        else:
+            obj[key] = val
+
+
+# Off: every update goes through plotly's own machinery (tests compare both ways).
+FAST_UPDATES = True
+
+
+class Figure(go.Figure):
+    """A ``go.Figure`` whose ``update_layout``, ``update_xaxes`` and ``update_yaxes`` write into the
+    layout directly: the same figure, built about ten times faster.
+
+    plotly runs every update through the figure's batch-update machinery and re-parses each
+    property path on the way (~10 ms for :func:`base_layout`, most of a chart's build); a figure
+    here is built once, before anything listens to it, so there is nothing to batch. Row, column,
+    selector and ``overwrite`` updates go through plotly unchanged. ``tests/test_figure_style.py``
+    checks that both ways give the same figure.
+    """
+
+    def update_layout(self, dict1=None, overwrite=False, **kwargs):
+        if overwrite or not FAST_UPDATES:
+            return super().update_layout(dict1, overwrite, **kwargs)
+        _merge(self.layout, {**(dict1 or {}), **kwargs})
+        return self
+
+    def _update_axes(self, which: str, patch, selector, overwrite, row, col, kwargs):
+        if overwrite or selector is not None or row is not None or col is not None or not FAST_UPDATES:
+            slow = go.Figure.update_xaxes if which == "x" else go.Figure.update_yaxes
+            return slow(self, patch, selector, overwrite, row, col, **kwargs)
+        update = {**(patch or {}), **kwargs}
+        for axis in (self.select_xaxes() if which == "x" else self.select_yaxes()):
+            _merge(axis, update)
+        return self
+
+    def update_xaxes(self, patch=None, selector=None, overwrite=False, row=None, col=None, **kwargs):
+        return self._update_axes("x", patch, selector, overwrite, row, col, kwargs)
+
+    def update_yaxes(self, patch=None, selector=None, overwrite=False, row=None, col=None, **kwargs):
+        return self._update_axes("y", patch, selector, overwrite, row, col, kwargs)
+
+
 def base_layout(fig: go.Figure, *, title: str | None = None, xaxis: str | None = None,
                 yaxis: str | None = None, height: int = 380) -> go.Figure:
     """Apply the common layout: compact margins, legend on top, titled axes."""
-    fig.update_layout(
+    layout = dict(
         colorway=OKABE_ITO,  # traces without an explicit colour take the palette, not the theme's colours
         # the title sits at the top of the figure, the legend just above the plot: room for both
         title=dict(text=title, y=0.98, yanchor="top") if title else None, height=height,
@@ -41,8 +105,12 @@ def base_layout(fig: go.Figure, *, title: str | None = None, xaxis: str | None =
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         hovermode="closest",
     )
+    if isinstance(fig, Figure) and FAST_UPDATES:
+        _merge(fig.layout, layout)
+    else:  # e.g. make_subplots' figure
+        fig.update_layout(**layout)
     if xaxis is not None:
-        fig.update_xaxes(title_text=xaxis)
+        fig.update_xaxes(title=dict(text=xaxis))
     if yaxis is not None:
-        fig.update_yaxes(title_text=yaxis)
+        fig.update_yaxes(title=dict(text=yaxis))
     return fig

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, base_layout
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -87,7 +87,7 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
     v = np.asarray(values, dtype=float)
     f = _finite(log_marginal)
     b = np.atleast_2d(_finite(bounds))
-    fig = go.Figure()
+    fig = Figure()
     for a in range(b.shape[0]):
         fig.add_trace(go.Scatter(
             x=v, y=b[a], mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
@@ -152,7 +152,7 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
     vx, vy = np.asarray(values_x, dtype=float), np.asarray(values_y, dtype=float)
     F = np.asarray(log_marginal, dtype=float)
     ok = F[np.isfinite(F)]
-    fig = go.Figure()
+    fig = Figure()
     if ok.size:
         lo, hi = float(np.quantile(ok, 0.10)), float(ok.max())
         if hi <= lo:
@@ -208,7 +208,7 @@ def evidence_bar_figure(log_p: float, elbo: float, kl: float, *, baseline: float
         baseline = elbo - max(abs(kl), 1e-3 * max(1.0, abs(log_p)), 1.0)
     span = max(log_p - baseline, 1e-12)
     row_p, row_q = "log p(X|θ)", "L(q,θ) + KL"
-    fig = go.Figure()
+    fig = Figure()
     fig.add_trace(go.Bar(y=[row_p], x=[log_p - baseline], base=[baseline], orientation="h", meta="log_p",
                          marker=dict(color="#555555"), name="log p(X|θ)", text=[f"log p = {fmt(log_p)}"],
                          textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
@@ -244,7 +244,7 @@ def decomposition_figure(dec, *, lang: str = "en", height: int = 280) -> go.Figu
         ("log p(X|θ) − KL(q‖p(Z|X,θ))", ("log p(X|θ)", dec.log_marginal, "#555555"),
          ("−KL(q‖p(Z|X,θ))", -dec.kl_posterior, KL)),
     ]
-    fig = go.Figure()
+    fig = Figure()
     ends = [0.0, float(dec.elbo)]
     for label, (n1, v1, c1), (n2, v2, c2) in rows:
         v1, v2 = float(v1), float(v2)
@@ -277,7 +277,7 @@ def gap_figure(values, log_marginal, bound, *, current=None, x_label: str = "θ"
     """
     v = np.asarray(values, dtype=float)
     f, b = _finite(log_marginal), _finite(bound)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_trace(go.Scatter(x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5, dash="dash"), meta="bound",
                              name=tr("ELBO L(q, θ), q held fixed", lang),
                              hovertemplate="L = %{y:.3f}<extra></extra>"))
@@ -308,7 +308,7 @@ def point_q_figure(prior_row, posterior_row, q_row, *, lang: str = "en", height:
     """
     pr, po, q = (np.asarray(a, dtype=float) for a in (prior_row, posterior_row, q_row))
     k = q.size
-    fig = go.Figure()
+    fig = Figure()
     # colour is not the only cue: the bars also differ in fill pattern, the lines in dash
     series = ((tr("prior p(z)", lang), pr, "#999999", ".", "dot"), (tr("posterior p(z|x)", lang), po, LOG_P, "", "solid"),
               ("q(z)", q, Q, "/", "dash"))

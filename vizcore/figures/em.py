@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, base_layout, component_colour
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old
@@ -478,7 +478,7 @@ def at_frame(spec: dict, i: int) -> dict:
     return {**spec, "data": data, "layout": layout}
 
 
-class FramedFigure(go.Figure):
+class FramedFigure(Figure):
     """A figure whose animation frames (and frame slider) are kept as plain dicts, added by :meth:`to_dict`.
 
     Building 60 frames and their slider steps as validated plotly objects takes about half a
@@ -588,7 +588,7 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
     bins = int(np.clip(np.sqrt(x.size) * 1.5, 10, 40))
     heights, edges = np.histogram(x, bins=bins, density=True)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    fig = go.Figure(go.Bar(x=centres, y=heights, width=float(edges[1] - edges[0]), marker_color=HIST,
+    fig = Figure(go.Bar(x=centres, y=heights, width=float(edges[1] - edges[0]), marker_color=HIST,
                            marker_line_width=0, name=tr("data (histogram)", lang),
                            hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
     for k in range(w.size):
@@ -645,7 +645,7 @@ def data_2d(x, weights, means, covariances, resp=None, *, title: str, labels=("x
         colours, custom = blend_colours(r), r
         hover = "(%{x:.4g}, %{y:.4g})<br>" + "<br>".join(
             f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
-    fig = go.Figure(go.Scatter(x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
+    fig = Figure(go.Scatter(x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
                                marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
                                customdata=custom, hovertemplate=hover))
     for k in range(w.size):
@@ -667,7 +667,7 @@ def coins_split(heads, tosses, resp=None, *, title: str, lang: str = "en", heigh
     h, n = np.asarray(heads, float), np.asarray(tosses, float)
     tails = n - h
     sets = [f"{tr('set', lang)} {i + 1}<br>{int(a)}H {int(b)}T" for i, (a, b) in enumerate(zip(h, tails))]
-    fig = go.Figure()
+    fig = Figure()
     if resp is None:
         fig.add_trace(go.Bar(x=sets, y=h, name=tr("heads", lang), marker_color=NONE))
         fig.add_trace(go.Bar(x=sets, y=tails, base=h, name=tr("tails", lang), marker_color="rgba(200,200,200,0.6)"))
@@ -698,7 +698,7 @@ def linkage_split(counts, expected_z=None, *, title: str, lang: str = "en", heig
     """The four counts; after an E-step the first is split into E[z] (the θ/4 part) and y₁ − E[z] (the 1/2 part)."""
     y = np.asarray(counts, float).ravel()
     cells = ["y₁", "y₂", "y₃", "y₄"]
-    fig = go.Figure()
+    fig = Figure()
     if expected_z is None:
         fig.add_trace(go.Bar(x=cells, y=y, marker_color=NONE, name=tr("observed counts", lang),
                              text=[f"{v:g}" for v in y], textposition="outside", cliponaxis=False))
@@ -782,7 +782,7 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
 
 def restarts_figure(curves, labels, *, lang: str = "en", height: int = 360) -> go.Figure:
     """log p(X|θ_t) against the iteration t for several EM runs (one per starting point)."""
-    fig = go.Figure()
+    fig = Figure()
     for i, (ll, lab) in enumerate(zip(curves, labels)):
         ll = np.asarray(ll, float)
         idx = thin(ll.size, 400)
@@ -818,7 +818,7 @@ def gradient_figure(em_ll, ga_ll, *, step_size: float, diverged: bool, message: 
                     height: int = 380) -> go.Figure:
     """log p(X|θ_t) against t for EM and for gradient ascent θ ← θ + η ∇ log p(X|θ) / N from the same start."""
     em_ll, ga_ll = np.asarray(em_ll, float), np.asarray(ga_ll, float)
-    fig = go.Figure()
+    fig = Figure()
     ie, ig = thin(em_ll.size, 400), thin(ga_ll.size, 400)
     fig.add_trace(go.Scatter(x=ie, y=em_ll[ie], mode="lines+markers", name=tr("EM (no step size)", lang),
                              line=dict(color=ELBO, width=3), marker=dict(size=5),

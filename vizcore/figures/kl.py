@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from vizcore.i18n import tr
 
-from ._style import KL, OKABE_ITO, P, Q, base_layout
+from ._style import KL, OKABE_ITO, P, Q, Figure, base_layout
 
 POSITIVE = KL                 # q > p: the integrand adds to KL
 NEGATIVE = OKABE_ITO[5]       # q < p: the integrand subtracts (sky blue)
@@ -50,7 +50,7 @@ def density_figure(x, p_pdf, q_pdf, *, lang: str = "en", height: int = 340) -> g
     p_pdf, q_pdf : array_like, shape (N,)
         Densities of p and q at ``x``.
     """
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('target', lang)}", mode="lines",
                     line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
     fig.add_scatter(x=x, y=q_pdf, name=f"q(x) · {tr('approximation', lang)}", mode="lines",
@@ -74,7 +74,7 @@ def integrand_figure(x, integrand, *, lang: str = "en", height: int = 340) -> go
     # The fills use 0 inside an infinite band (drawn as a shaded band instead):
     # a NaN would make plotly's fill jump across the gap.
     filled = np.where(infinite, 0.0, f)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=x, y=np.maximum(filled, 0.0), mode="lines",
                     name=tr("adds to KL where q > p", lang), line=dict(color=POSITIVE, width=0),
                     fill="tozeroy", fillcolor=_rgba(POSITIVE, 0.55), hoverinfo="skip")
@@ -97,7 +97,7 @@ def integrand_figure(x, integrand, *, lang: str = "en", height: int = 340) -> go
 def discrete_figure(labels, p, q, *, lang: str = "en", height: int = 340) -> go.Figure:
     """Bar chart of two probability vectors p and q over the same categories."""
     labels = [str(v) for v in labels]
-    fig = go.Figure()
+    fig = Figure()
     fig.add_bar(x=labels, y=p, name=f"p · {tr('target', lang)}", marker_color=P,
                 text=[f"{v:.2f}" for v in p], textposition="outside")
     fig.add_bar(x=labels, y=q, name=f"q · {tr('approximation', lang)}", marker_color=Q,
@@ -115,7 +115,7 @@ def discrete_integrand_figure(labels, terms, *, lang: str = "en", height: int = 
     infinite = np.isinf(t)
     finite_abs = np.abs(t[~infinite])
     cap = 1.15 * float(finite_abs.max()) if finite_abs.size and finite_abs.max() > 0 else 1.0
-    fig = go.Figure()
+    fig = Figure()
     pos = [v if (not inf and v >= 0) else None for v, inf in zip(t, infinite)]
     neg = [v if (not inf and v < 0) else None for v, inf in zip(t, infinite)]
     fig.add_bar(x=labels, y=pos, name=tr("adds to KL where q > p", lang), marker_color=POSITIVE,
@@ -161,7 +161,7 @@ def kl_heatmap(means, sds, values, *, title: str, minimum: tuple[float, float, f
     if z_hi - z_lo < 1e-9:
         z_hi = z_lo + 1.0
     tickvals, ticktext = _decade_ticks(z_lo, z_hi)
-    fig = go.Figure(go.Heatmap(
+    fig = Figure(go.Heatmap(
         x=means, y=sds, z=z, customdata=np.where(np.isfinite(v), v, np.nan), colorscale="Viridis",
         zmin=z_lo, zmax=z_hi, zsmooth="best",
         colorbar=dict(title=dict(text="KL", side="top"), tickvals=tickvals, ticktext=ticktext, thickness=14),
@@ -186,7 +186,7 @@ def kl_heatmap(means, sds, values, *, title: str, minimum: tuple[float, float, f
 
 def gaussian_fit_figure(x, p_pdf, reverse_pdf, forward_pdf, *, lang: str = "en", height: int = 360) -> go.Figure:
     """p with the two best Gaussian q's: reverse (mode-seeking) and forward (mass-covering)."""
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('bimodal target', lang)}", mode="lines",
                     line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
     fig.add_scatter(x=x, y=reverse_pdf, mode="lines", line=dict(color=REVERSE, width=3),

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import LOG_P, base_layout, component_colour, component_dash, component_symbol
+from ._style import LOG_P, Figure, base_layout, component_colour, component_dash, component_symbol
 
 HIST = "rgba(120,120,120,0.35)"
 
@@ -31,7 +31,7 @@ def prior_bars(weights, *, lang: str = "en", height: int = 300) -> go.Figure:
     """p(z = k) = π_k as one bar per component, its value written on the bar."""
     w = np.asarray(weights, dtype=float)
     labels = [str(k + 1) for k in range(w.size)]
-    fig = go.Figure(go.Bar(
+    fig = Figure(go.Bar(
         x=labels, y=w, marker_color=[component_colour(k) for k in range(w.size)],
         text=[f"{v:.2f}" for v in w] if w.size <= 3 else None, textposition="outside", cliponaxis=False,
         textfont=dict(size=11), hovertemplate="p(z = %{x}) = %{y:.3f}<extra></extra>", showlegend=False,
@@ -47,7 +47,7 @@ def prior_posterior_bars(prior, post, *, where: str = "x", lang: str = "en", hei
     prior, post = np.asarray(prior, dtype=float), np.asarray(post, dtype=float)
     labels = [_z_label(k) for k in range(prior.size)]
     colours = [component_colour(k) for k in range(prior.size)]
-    fig = go.Figure([
+    fig = Figure([
         go.Bar(x=labels, y=prior, name=tr("prior p(z)", lang), marker=dict(color=colours, opacity=0.35),
                hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>"),
         go.Bar(x=labels, y=post, name=f"{tr('posterior', lang)} p(z | {where})", marker=dict(color=colours),
@@ -103,7 +103,7 @@ def mixture_density(grid, joint, marginal, *, hist=None, x0=None, stacked: bool 
             fillcolor=_rgba(component_colour(k), 0.45) if stacked else None,
             hovertemplate=term + " = %{y:.4g}<extra>" + var + " = %{x:.3g}</extra>",
         ))
-    fig = go.Figure(data=traces)
+    fig = Figure(data=traces)
     base_layout(fig, xaxis=xlabel or var, yaxis=tr("probability" if discrete else "density", lang), height=height)
     pad = 0.6 if discrete else 0.0
     fig.update_layout(bargap=0, legend=dict(font=dict(size=13)), shapes=_vline(x0),
@@ -132,7 +132,7 @@ def responsibilities(grid, resp, *, x0=None, resp0=None, discrete: bool = False,
             marker=dict(color=[component_colour(k) for k in range(K)], size=12, line=dict(color="white", width=1.5)),
             hovertemplate="%{y:.4f}<extra></extra>",
         ))
-    fig = go.Figure(data=traces)
+    fig = Figure(data=traces)
     base_layout(fig, xaxis=xlabel or var, yaxis=f"p(z | {var})", height=height)
     pad = 0.6 if discrete else 0.0
     fig.update_layout(legend=dict(font=dict(size=13)), shapes=_vline(x0),
@@ -171,7 +171,7 @@ def mixture_2d(gx, gy, density, samples, z, *, point=None, means=None, lang: str
         ))
     if point is not None:
         traces.append(_star(point, lang))
-    fig = go.Figure(data=traces)
+    fig = Figure(data=traces)
     base_layout(fig, xaxis="x₁", yaxis="x₂", height=height)
     fig.update_layout(legend=dict(font=dict(size=13)), **_square_axes(gx, gy))
     return fig
@@ -199,7 +199,7 @@ def posterior_map_2d(gx, gy, resp, point=None, *, lang: str = "en", height: int 
                          hoverinfo="skip")]
     if point is not None:
         traces.append(_star(point, lang))
-    fig = go.Figure(data=traces)
+    fig = Figure(data=traces)
     # each region says which z it is: the map is not read by colour alone
     gxx, gyy = np.meshgrid(gx, gy)
     for k in range(K):
@@ -248,7 +248,7 @@ def linkage_cells(theta: float, counts=None, *, lang: str = "en", height: int = 
             marker=dict(symbol="diamond", size=12, color="black"),
             hovertemplate="y/n = %{y:.4f}<extra></extra>",
         ))
-    fig = go.Figure(data=traces)
+    fig = Figure(data=traces)
     base_layout(fig, yaxis=tr("probability", lang), height=height)
     fig.update_layout(barmode="stack", legend=dict(font=dict(size=13)),
                       xaxis=dict(tickvals=pos, ticktext=["y₁", "y₂", "y₃", "y₄"], range=[-0.5, 3.65],
@@ -260,7 +260,7 @@ def linkage_cells(theta: float, counts=None, *, lang: str = "en", height: int = 
 def linkage_posterior(z, post, *, z_true=None, lang: str = "en", height: int = 340) -> go.Figure:
     """p(z | y) over the number z of first-cell counts in the θ/4 part: Binomial(y₁, θ/(2+θ))."""
     z, post = np.asarray(z, float), np.asarray(post, float)
-    fig = go.Figure(go.Bar(
+    fig = Figure(go.Bar(
         x=_f32(z), y=_f32(post), marker_color=component_colour(1), name="p(z | y)",
         hovertemplate="p(z = %{x} | y) = %{y:.4f}<extra></extra>",
     ))

@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, base_layout
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, Figure, base_layout
 
 MIXTURE = OKABE_ITO[2]     # the richer family
 FORWARD = OKABE_ITO[4]     # forward-KL fit
@@ -75,7 +75,7 @@ def densities_figure(z, curves, *, lang: str = "en", height: int = 340, xaxis: s
     """
     z = np.asarray(z, dtype=float)
     idx = thin(z.size)
-    fig = go.Figure()
+    fig = Figure()
     for c in curves:
         y = np.asarray(c["y"], dtype=float)[idx]
         name = c["name"] or ""
@@ -94,7 +94,7 @@ def decomposition_figure(elbo: float, kl: float, log_p: float, *, lang: str = "e
     The ELBO bar comes down to its value, the KL bar stacks on it up to
     log p(x), and the total bar is log p(x) itself.
     """
-    fig = go.Figure(go.Waterfall(
+    fig = Figure(go.Waterfall(
         x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p], measure=["absolute", "relative", "total"],
         text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside", cliponaxis=False,
         increasing=dict(marker=dict(color=KL)), totals=dict(marker=dict(color=LOG_P)),
@@ -137,7 +137,7 @@ def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, cur
     if z_hi - z_lo < 1e-9:
         z_hi = z_lo + 1.0
     ticks = list(range(math.ceil(z_lo), math.floor(z_hi) + 1))
-    fig = go.Figure(go.Heatmap(
+    fig = Figure(go.Heatmap(
         x=means, y=log_sds, z=np.round(z, 4), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
         colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="best",
         colorbar=dict(title=dict(text=tr("gap", lang), side="top"), tickvals=ticks,
@@ -176,7 +176,7 @@ def elbo_trace_figure(elbo, log_evidence: float, best_elbo: float, *, lang: str 
     elbo = np.asarray(elbo, dtype=float)
     steps = np.arange(elbo.size)
     idx = thin(elbo.size)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=steps[idx], y=_list(elbo[idx]), mode="lines", name=tr("ELBO of the iterate", lang),
                     line=dict(color=ELBO, width=2), hovertemplate="t = %{x}<br>ELBO = %{y:.4f}<extra></extra>")
     ends = [0, max(int(steps[-1]), 1)]
@@ -195,7 +195,7 @@ def elbo_trace_figure(elbo, log_evidence: float, best_elbo: float, *, lang: str 
 
 def gap_bars_figure(labels, gaps, colours, *, lang: str = "en", height: int = 300) -> go.Figure:
     """Horizontal bars of the gap log p(x) − ELBO left by each family."""
-    fig = go.Figure(go.Bar(
+    fig = Figure(go.Bar(
         y=list(labels), x=[float(g) for g in gaps], orientation="h", marker_color=list(colours),
         text=[fmt(g) for g in gaps], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.5f}<extra></extra>",
@@ -209,7 +209,7 @@ def iwae_k_figure(ks, means, ses, log_evidence: float, elbo: float, *, lang: str
                   height: int = 380) -> go.Figure:
     """L_K against K (log axis) with ±2 standard-error bars, log p(x) and the exact ELBO as lines."""
     ks = np.asarray(ks, dtype=float)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=ks, y=_list(means), mode="lines+markers", name=f"L_K ({tr('mean ± 2 SE', lang)})",
                     line=dict(color=ELBO, width=2), marker=dict(size=8),
                     error_y=dict(type="data", array=_list(2.0 * np.asarray(ses)), visible=True, thickness=1.5),
@@ -228,7 +228,7 @@ def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None
     """L_K(θ) curves for several K against the exact log p(x|θ)."""
     thetas = np.asarray(thetas, dtype=float)
     idx = thin(thetas.size)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=thetas[idx], y=_list(np.asarray(log_evidence)[idx]), mode="lines", name="log p(x|θ)",
                     line=dict(color=LOG_P, width=3), hovertemplate="θ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
     for a, k in enumerate(ks):
@@ -258,7 +258,7 @@ def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height:
     path_means : array_like, shape (T+1, 2)
         q's mean after each CAVI update (a zig-zag, one coordinate at a time).
     """
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=post["x"], y=post["y"], mode="lines", name=f"p(z) · {tr('target', lang)} (2 sd)",
                     line=dict(color=P, width=3), fill="toself", fillcolor=_rgba(P, 0.10), hoverinfo="skip")
     if "x1" in post:
@@ -283,7 +283,7 @@ def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height:
 def cavi_elbo_figure(elbo, *, limit: float, lang: str = "en", height: int = 300) -> go.Figure:
     """ELBO = −KL(q‖p) after each CAVI update; the dashed line is its limit."""
     elbo = np.asarray(elbo, dtype=float)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=np.arange(elbo.size), y=elbo, mode="lines+markers", name="ELBO = −KL(q‖p)",
                     line=dict(color=ELBO, width=2, shape="hv"), marker=dict(size=7),
                     hovertemplate=tr("update", lang) + " %{x}<br>ELBO = %{y:.4f}<extra></extra>")
@@ -316,7 +316,7 @@ def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: st
     lp = np.asarray(log_p, dtype=float)
     bd = np.asarray(bound, dtype=float)
     idx = thin(mus.size)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=mus[idx], y=_list(lp[idx]), mode="lines", name="log p(X|θ)", line=dict(color=LOG_P, width=3),
                     hovertemplate="μ₀ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
     fig.add_scatter(x=mus[idx], y=_list(bd[idx]), mode="lines", name=tr("restricted bound", lang) + " L(q_t, θ)",
@@ -336,7 +336,7 @@ def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: st
 def vem_trace_figure(vem_log_p, vem_bound, em_log_p, *, current: int | None = None, lang: str = "en",
                      height: int = 340) -> go.Figure:
     """Per iteration: log p(X|θ_t) for variational EM and exact EM, and the variational bound L(q_t, θ_t)."""
-    fig = go.Figure()
+    fig = Figure()
     for y, name, colour, dash in ((em_log_p, f"{tr('exact EM', lang)}: log p(X|θ_t)", EXACT, "dot"),
                                   (vem_log_p, f"{tr('variational EM', lang)}: log p(X|θ_t)", LOG_P, "solid"),
                                   (vem_bound, f"{tr('variational EM', lang)}: L(q_t, θ_t)", ELBO, "dash")):
@@ -371,7 +371,7 @@ def vem_contour_figure(mus, sds, log_p, vem_path, em_path, *, current: int | Non
     """
     lp = np.asarray(log_p, dtype=float)
     top = float(np.nanmax(lp))
-    fig = go.Figure(go.Contour(
+    fig = Figure(go.Contour(
         x=mus, y=sds, z=np.round(np.maximum(lp, top - 30.0), 4), colorscale="Greys", reversescale=True,
         ncontours=24, contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.5),
         colorbar=dict(title=dict(text="log p(X|θ)", side="top"), thickness=14), opacity=0.7,

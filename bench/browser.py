@@ -121,7 +121,9 @@ class WsTap:
 class Tab:
     """One page in its own browser context (so each is a visible window, never a throttled background tab)."""
 
-    def __init__(self, browser, width=1400, height=900):
+    def __init__(self, browser, width=1400, height=900, wire=None):
+        """``wire``: a callable giving the bytes the server has sent so far (a counting proxy), if any."""
+        self.wire = wire
         self.ctx = browser.new_context(viewport={"width": width, "height": height})
         self.ctx.add_init_script(INIT_JS)
         self.page = self.ctx.new_page()
@@ -151,7 +153,11 @@ class Tab:
         return self.page.evaluate(VISIBLE_SLIDERS_JS)
 
     def press(self, which: int, quiet_ms: int):
-        """Press an arrow key on visible slider number ``which``. Returns (latency ms, bytes) or None (no rerun)."""
+        """Press an arrow key on visible slider number ``which``.
+
+        Returns (latency ms, websocket payload bytes, (send, server, draw) ms or None, bytes on the wire or
+        None), or None when no rerun followed.
+        """
         vis = self.sliders()
         if not vis:
             return None
@@ -162,6 +168,7 @@ class Tab:
         self.direction[idx] = d
         self.wait_quiet(quiet_ms)
         s0, f0, b0 = self.tap.reruns_sent, self.tap.finished, self.tap.recv_bytes
+        w0 = self.wire() if self.wire else None
         self.page.evaluate("() => { window.__keyAt = null; }")
         inp = self.page.locator("[data-testid=stSlider]").nth(idx).locator("input[type=range]")
         inp.focus()
@@ -182,7 +189,8 @@ class Tab:
         # the parts: the widget's own delay before it sends, the server's run (and the messages), the drawing
         parts = (max(0.0, sent - key_at), max(0.0, got - sent), max(0.0, last - got)) \
             if sent is not None and got is not None and key_at <= sent <= got else None
-        return max(0.0, last - key_at), self.tap.recv_bytes - b0, parts
+        wire = self.wire() - w0 if self.wire else None
+        return max(0.0, last - key_at), self.tap.recv_bytes - b0, parts, wire
 
 
 @dataclass
@@ -190,7 +198,8 @@ class PageLatency:
     path: str
     ms: list = field(default_factory=list)
     bare_ms: list = field(default_factory=list)
-    bytes: list = field(default_factory=list)
+    bytes: list = field(default_factory=list)       # websocket payload per move (after decompression)
+    wire: list = field(default_factory=list)        # bytes the server sent per move (when proxied)
     parts: list = field(default_factory=list)       # (to send, server, drawing) ms per press
     bare_parts: list = field(default_factory=list)
     no_sliders: bool = False
@@ -205,9 +214,14 @@ def launch(pw):
 
 
 def latency(browser, app_url: str, bare_url: str, paths: list[str], presses: int = 20, per_round: int = 4,
-            bare_per_round: int = 4, sliders: int = 3, quiet_ms: int = 300, log=print) -> list[PageLatency]:
-    """Slider-to-plot latency and websocket bytes per move on every page, alternating with the bare app."""
-    bare, app = Tab(browser), Tab(browser)
+            bare_per_round: int = 4, sliders: int = 3, quiet_ms: int = 300, log=print,
+            app_wire=None, bare_wire=None) -> list[PageLatency]:
+    """Slider-to-plot latency and websocket bytes per move on every page, alternating with the bare app.
+
+    ``app_wire`` / ``bare_wire``: callables giving the bytes each server has sent (counting proxies in
+    front of both, so that both sides pay the same hop); with them, bytes on the wire are counted too.
+    """
+    bare, app = Tab(browser, wire=bare_wire), Tab(browser, wire=app_wire)
     out = []
     try:
         bare.open(bare_url)
@@ -244,6 +258,8 @@ def latency(browser, app_url: str, bare_url: str, paths: list[str], presses: int
                     if r:
                         res.ms.append(r[0])
                         res.bytes.append(r[1])
+                        if r[3] is not None:
+                            res.wire.append(r[3])
                         if r[2]:
                             res.parts.append(r[2])
                     if len(res.ms) >= presses:
@@ -252,7 +268,8 @@ def latency(browser, app_url: str, bare_url: str, paths: list[str], presses: int
             m, p90 = summary(res.ms)
             bm, _ = summary(res.bare_ms)
             log(f"  {path}: median {m:.0f} ms p90 {p90:.0f} ms ({len(res.ms)} presses); bare {bm:.0f} ms; "
-                f"max {max(res.bytes or [0]) / 1024:.1f} KB/move; parts (send, server, draw) "
+                f"max {max(res.bytes or [0]) / 1024:.1f} KB/move"
+                + (f" ({max(res.wire) / 1024:.1f} KB on the wire)" if res.wire else "") + "; parts (send, server, draw) "
                 f"{parts_text(res.parts)}, bare {parts_text(res.bare_parts)}")
             out.append(res)
     finally:

@@ -17,7 +17,9 @@ Sections (see bench/README.md for the method and the results):
 2. em          EM page: frame slider of the browser-side plotly frames, click -> frame drawn,
                against the bare app's slider latency; ▶ Play's frame interval.
 3. first_load  new tab -> first drawn chart, every page, against the bare app.
-4. bytes       websocket bytes received per slider move (measured during 1.).
+4. bytes       bytes the server sends per slider move (measured during 1.), counted by a loopback proxy
+               in front of each server: what a network carries, compressed when the server compresses;
+               the websocket payload the browser decodes is noted beside it.
 5. server      Python time per rerun at N = 10,000 (AppTest through the router), minus a bare AppTest app.
 6. load        N simulated sessions speaking Streamlit's websocket protocol to one server process.
 7. core        bench/bench_core.py (numeric core against scikit-learn / itself).
@@ -40,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _serve import ROOT, page_paths, parse_overrides, serve_app, serve_bare  # noqa: E402
+from _serve import ROOT, page_paths, parse_overrides, proxied, serve_app, serve_bare  # noqa: E402
 
 SECTIONS = ("latency", "em", "first_load", "server", "load", "core")
 
@@ -101,18 +103,21 @@ def run_browser(args, paths, table, results):
     import browser as B
     want = set(args.only)
     overrides = parse_overrides(args.set)
-    with serve_bare() as bare, serve_app(overrides) as app, sync_playwright() as pw:
+    with serve_bare() as bare, serve_app(overrides) as app, proxied(bare) as bare_px, proxied(app) as app_px, \
+            sync_playwright() as pw:
         br = B.launch(pw)
         try:
             bare_pool = []
             if "latency" in want or "em" in want:
                 lat_paths = paths if "latency" in want else []
                 print(f"[latency] {len(lat_paths)} pages, {args.presses} presses each", flush=True)
-                res = B.latency(br, app.url, bare.url, lat_paths, presses=args.presses,
-                                bare_per_round=args.bare_per_round) if lat_paths else []
+                # both through counting proxies (the same extra hop on both sides): bytes on the wire too
+                res = B.latency(br, app_px.url, bare_px.url, lat_paths, presses=args.presses,
+                                bare_per_round=args.bare_per_round, app_wire=lambda: app_px.down,
+                                bare_wire=lambda: bare_px.down) if lat_paths else []
                 if not lat_paths:  # the EM comparison still needs the bare app's latency
                     res = B.latency(br, app.url, bare.url, [], presses=0)
-                results["latency"] = {r.path: dict(ms=r.ms, bare_ms=r.bare_ms, bytes=r.bytes, parts=r.parts,
+                results["latency"] = {r.path: dict(ms=r.ms, bare_ms=r.bare_ms, bytes=r.bytes, wire=r.wire, parts=r.parts,
                                                    bare_parts=r.bare_parts, no_sliders=r.no_sliders,
                                                    exceptions=r.exceptions) for r in res}
                 for r in res:
@@ -128,9 +133,14 @@ def run_browser(args, paths, table, results):
                 for r in res:
                     if r.no_sliders or not r.bytes:
                         continue
-                    kb = max(r.bytes) / 1024
+                    # the target is judged on what the network carries (the same as the payload unless the
+                    # server compresses); the payload, as the browser's websocket events see it, is noted
+                    sent = r.wire or r.bytes
+                    kb = max(sent) / 1024
                     table.add("bytes", r.path, f"{kb:.1f} KB", "", None, f"≤ {TARGETS['bytes_kb']:.0f} KB",
-                              kb <= TARGETS["bytes_kb"], f"max per move; median {med(r.bytes) / 1024:.1f} KB")
+                              kb <= TARGETS["bytes_kb"], f"max per move on the wire; median {med(sent) / 1024:.1f} KB; "
+                              f"payload max {max(r.bytes) / 1024:.1f} KB" if r.wire else
+                              f"max per move; median {med(r.bytes) / 1024:.1f} KB")
             if "em" in want:
                 em_path = "em" if "em" in page_paths() else None
                 if em_path is None:

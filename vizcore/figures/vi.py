@@ -139,7 +139,7 @@ def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, cur
     ticks = list(range(math.ceil(z_lo), math.floor(z_hi) + 1))
     fig = Figure(go.Heatmap(
         x=means, y=log_sds, z=np.round(z, 4), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
-        colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="best",
+        colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best": +50 ms per redraw
         colorbar=dict(title=dict(text=tr("gap", lang), side="top"), tickvals=ticks,
                       ticktext=[f"{10.0 ** v:g}" for v in ticks], thickness=14),
         hovertemplate=("m = %{x:.2f}<br>log s = %{y:.2f}<br>ELBO = %{customdata[0]:.4f}<br>"

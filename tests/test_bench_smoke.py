@@ -126,3 +126,40 @@ def test_summaries_and_table(capsys):
     t.print({"rows": [dict(section="latency", item="home", value="150 ms", ratio=1.5)]})
     out = capsys.readouterr().out
     assert "OVER" in out and "150 ms" in out
+
+
+def test_counting_proxy_forwards_and_counts_what_the_server_sends(tmp_path):
+    """The bytes-per-move figure rests on this proxy: it must pass traffic on unchanged and count the
+    server's bytes (the response body and its headers), not the client's."""
+    import http.server
+    import threading
+    import urllib.request
+
+    body = b"x" * 50_000
+    (tmp_path / "f.bin").write_bytes(body)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    class Target:
+        port = httpd.server_address[1]
+
+    try:
+        with _serve.proxied(Target) as px:
+            assert px.down == 0
+            got = urllib.request.urlopen(px.url + "/f.bin", timeout=10).read()
+            assert got == body
+            deadline = 50
+            while px.down < len(body) and deadline:
+                threading.Event().wait(0.05)
+                deadline -= 1
+            assert len(body) < px.down < len(body) + 1000  # the body and its response headers
+    finally:
+        httpd.shutdown()

@@ -138,7 +138,8 @@ def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, cur
         z_hi = z_lo + 1.0
     ticks = list(range(math.ceil(z_lo), math.floor(z_hi) + 1))
     fig = Figure(go.Heatmap(
-        x=means, y=log_sds, z=np.round(z, 4), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
+        # z is colour only (the hover reads customdata): 32-bit floats, half its bytes
+        x=means, y=log_sds, z=z.astype(np.float32), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
         colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best": +50 ms per redraw
         colorbar=dict(title=dict(text=tr("gap", lang), side="top"), tickvals=ticks,
                       ticktext=[f"{10.0 ** v:g}" for v in ticks], thickness=14),

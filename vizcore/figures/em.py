@@ -589,8 +589,8 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
     heights, edges = np.histogram(x, bins=bins, density=True)
     centres = 0.5 * (edges[1:] + edges[:-1])
     fig = Figure(go.Bar(x=centres, y=heights, width=float(edges[1] - edges[0]), marker_color=HIST,
-                           marker_line_width=0, name=tr("data (histogram)", lang),
-                           hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
+                        marker_line_width=0, name=tr("data (histogram)", lang),
+                        hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
     for k in range(w.size):
         fig.add_trace(go.Scatter(
             x=grid, y=comp[:, k], mode="lines", name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
@@ -646,8 +646,8 @@ def data_2d(x, weights, means, covariances, resp=None, *, title: str, labels=("x
         hover = "(%{x:.4g}, %{y:.4g})<br>" + "<br>".join(
             f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
     fig = Figure(go.Scatter(x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
-                               marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
-                               customdata=custom, hovertemplate=hover))
+                            marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
+                            customdata=custom, hovertemplate=hover))
     for k in range(w.size):
         ex, ey = ellipse(means[k], covs[k])
         c = component_colour(k)

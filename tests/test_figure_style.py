@@ -1,7 +1,7 @@
 """The fast layout updates of ``vizcore.figures._style.Figure`` give the figure plotly's own give.
 
 ``Figure.update_layout`` / ``update_xaxes`` / ``update_yaxes`` write into the layout instead of
-going through plotly's batch-update machinery (about ten times faster). Here every figure of the
+going through plotly's batch-update machinery (the layout about three times faster). Here every figure of the
 catalogue, for every model, is built both ways and compared as JSON; and the merge rules are
 checked one by one against ``go.Figure``.
 """

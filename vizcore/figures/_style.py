@@ -63,10 +63,11 @@ FAST_UPDATES = True
 
 class Figure(go.Figure):
     """A ``go.Figure`` whose ``update_layout``, ``update_xaxes`` and ``update_yaxes`` write into the
-    layout directly: the same figure, built about ten times faster.
+    layout directly: the same figure, its layout set about three times faster (a whole chart,
+    traces and ``to_dict`` included, 1.4–1.7 times faster).
 
     plotly runs every update through the figure's batch-update machinery and re-parses each
-    property path on the way (~10 ms for :func:`base_layout`, most of a chart's build); a figure
+    property path on the way (5–10 ms for :func:`base_layout`, about half a chart's build); a figure
     here is built once, before anything listens to it, so there is nothing to batch. Row, column,
     selector and ``overwrite`` updates go through plotly unchanged. ``tests/test_figure_style.py``
     checks that both ways give the same figure.

@@ -11,7 +11,7 @@ from vizcore import teaching
 from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
 
 GRID = 300          # points of the coordinate grid (plus the anchors: ≤ 320 per curve)
-PLANE = 48          # 48 × 48 grid for the 2-D view (log p over the plane costs ~0.1 s per 1000 points)
+PLANE = 48          # 48 × 48 grid for the 2-D view up to N = 1,000 rows; fewer beyond (teaching.grid_side)
 MAX_ANCHORS = 20
 
 
@@ -48,9 +48,9 @@ def plane_log_marginal(model_name: str, x, theta_grid: tuple) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def compute_plane(model_name: str, x, anchor_params, name_x: str, name_y: str):
+def compute_plane(model_name: str, x, anchor_params, name_x: str, name_y: str, side: int):
     model = vc.get_model(model_name)
-    return teaching.plane_view(model, x, anchor_params, name_x, name_y, PLANE,
+    return teaching.plane_view(model, x, anchor_params, name_x, name_y, side,
                                log_marginal=lambda batch: plane_log_marginal(
                                    model_name, x, tuple(getattr(batch, n) for n in model.param_names)))
 
@@ -199,8 +199,9 @@ name_y = e2.selectbox(t("y-axis"), y_opts, index=y_opts.index(py_default) if py_
                       bind="query-params")
 show_bound = e3.checkbox(t("Contours of the chosen bound"), value=True, key="lb_plane_bound",
                           bind="query-params")
+side = teaching.grid_side(len(x), full=PLANE)
 try:
-    view = compute_plane(setup.model_name, x, anchor_params, name_x, name_y)
+    view = compute_plane(setup.model_name, x, anchor_params, name_x, name_y, side)
 except ValueError as err:
     fail(err, "Pick two different coordinates (not two weights).")
     st.stop()
@@ -221,6 +222,10 @@ with p2:
                   "is where an M-step over these two coordinates would move: uphill on log p, since "
                   "log p(▲) ≥ L(▲) ≥ L(θ′) = log p(θ′), yet usually short of the maximum ★.")
                 + (" " + t("Two ★: swapping the labels of the components gives the same log p.") if len(ties) > 1 else ""))
+    if side < PLANE:
+        st.caption(t("With {n} data rows the plane is drawn on a {side} × {side} grid instead of {full} × {full}, "
+                     "so that moving θ stays quick: each grid point sums over every row. Every value drawn is exact.")
+                   .format(n=f"{len(x):,}", side=side, full=PLANE))
     fx = view.log_marginal
     st.metric(t("log p at θ′ = the bound at θ′"), fmt(fam.anchor_log_marginal[pick]))
     st.metric(t("max of log p on this grid"), fmt(float(np.nanmax(fx))))

@@ -352,3 +352,37 @@ def test_set_theta_moves_the_sliders():
     assert at.slider(key=base + "m0").value == pytest.approx(60.0)
     assert at.slider(key=base + "v1").value == pytest.approx(40.0)
     assert "'means': [60.0, 85.0]" in at.text[0].value
+
+
+def test_plane_grid_coarsens_for_large_data_and_says_so(monkeypatch):
+    """2,000 rows: the plane is drawn on teaching.grid_side(2000) points per side (33, not 48), the page
+    says so, and the surface drawn is still exact (checked at a corner against log p computed alone)."""
+    import streamlit as st
+    orig = vc.load_dataset
+
+    def big(name, *a, **kw):
+        x = orig(name, *a, **kw)
+        return np.concatenate([x] * 8)[:2000] if x.shape[0] > 1 else x
+
+    monkeypatch.setattr(vc, "load_dataset", big)
+    st.cache_data.clear()
+    try:
+        at = _run(AppTest.from_file(PAGE, default_timeout=120))
+        side = teaching.grid_side(2000)
+        assert side == 33
+        spec = _spec(at, "lb_plane_chart")
+        f = _arr(_traces(spec, "f")[0]["z"])
+        assert f.shape == (side, side)
+        assert any(f"{side} × {side}" in c.value and "2,000" in c.value for c in at.caption)
+        vx, vy = _arr(_traces(spec, "f")[0]["x"]), _arr(_traces(spec, "f")[0]["y"])
+        model, x = vc.get_model("gmm1d"), big("faithful_waiting")
+        p = model.make_params(weights=[0.5, 0.5], means=[vx[0], vy[0]], variances=[36.0, 36.0])
+        assert f[0, 0] == pytest.approx(vc.log_marginal(model, x, p), rel=1e-10)
+    finally:
+        st.cache_data.clear()
+
+
+def test_default_data_keep_the_full_plane_and_no_notice(at):
+    spec = _spec(at, "lb_plane_chart")
+    assert _arr(_traces(spec, "f")[0]["z"]).shape == (48, 48)
+    assert not any("grid instead of" in c.value for c in at.caption)

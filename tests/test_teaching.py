@@ -197,3 +197,22 @@ def test_with_coordinate_validates_and_rescales_weights():
     np.testing.assert_allclose(q.weights, [0.6, 0.4 * 0.3 / 0.8, 0.4 * 0.5 / 0.8])
     with pytest.raises(ValueError):
         T.with_coordinate(m, p, "variances[0]", -1.0)
+
+
+# ---- the 2-D grid's side for large data --------------------------------------------------------------
+def test_grid_side_is_full_up_to_the_budget_then_keeps_the_cost_within_it():
+    assert T.grid_side(1) == T.grid_side(272) == T.grid_side(1000) == 48
+    sides = [T.grid_side(n) for n in range(1, 20001, 97)]
+    assert all(a >= b for a, b in zip(sides, sides[1:])), "never more points for more data"
+    for n in (1001, 2000, 5000, 8000):
+        s = T.grid_side(n)
+        assert s * s * n <= 48 * 48 * 1000 < (s + 1) ** 2 * n   # the largest side within the budget
+    assert T.grid_side(5000) == 21
+    assert T.grid_side(10**7) == 16                      # never below the smallest
+    assert T.grid_side(10**7, smallest=4) == 4
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "100", None, True])
+def test_grid_side_rejects_what_is_no_row_count(bad):
+    with pytest.raises(ValueError, match="n_rows"):
+        T.grid_side(bad)

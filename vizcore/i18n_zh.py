@@ -272,6 +272,7 @@ ZH: dict[str, str] = {
     "envelope: largest gap below f": "包络：低于 f 的最大间隙",
     "dotted bound: min gap below f": "点线下界：低于 f 的最小间隙",
     "Here θ has a single coordinate that can move on its own, so there is no plane to draw: the curve above is the whole story.": "这里 θ 只有一个可以单独变化的坐标，无法画出平面：上面的曲线就是全部内容。",
+    "With {n} data rows the plane is drawn on a {side} × {side} grid instead of {full} × {full}, so that moving θ stays quick: each grid point sums over every row. Every value drawn is exact.": "数据有 {n} 行，因此平面改用 {side} × {side} 网格（而非 {full} × {full}），使移动 θ 时保持流畅：每个网格点都要对所有行求和。所画的每个值都是精确的。",
     "Pick two different coordinates (not two weights).": "请选择两个不同的坐标（不要同时选两个权重）。",
     "log p at θ′ = the bound at θ′": "θ′ 处的 log p = θ′ 处的下界",
     "max of log p on this grid": "此网格上 log p 的最大值",

@@ -255,6 +255,21 @@ class PlaneView:
     bound: np.ndarray          # (len(vy), len(vx)): L(q_anchor, θ), q = posterior at the anchor
 
 
+def grid_side(n_rows: int, *, full: int = 48, smallest: int = 16, budget: int = 48 * 48 * 1000) -> int:
+    """Points per side of a 2-D grid of log p(X|θ) for data of ``n_rows`` rows.
+
+    Each grid point is a sum over the rows, so a side × side grid costs side² · N. Up to
+    N = budget / full² (1,000 rows by default) the grid has ``full`` points per side; beyond, the
+    side shrinks so that side² · N stays within ``budget`` (every value on it is still exact), but
+    never below ``smallest``. For 5,000 rows (the largest upload): 21.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 1:
+        raise ValueError(f"n_rows: expected a whole number ≥ 1, got {n_rows!r}")
+    if not 1 <= smallest <= full:
+        raise ValueError(f"smallest: expected a whole number in [1, full = {full}], got {smallest!r}")
+    return int(min(full, max(smallest, int(np.sqrt(budget / int(n_rows))))))
+
+
 def plane_grid(model, x, anchor, name_x: str, name_y: str, n: int = 60):
     """The plane through ``anchor`` that :func:`plane_view` draws: ``(vx, vy, batch)``.
 

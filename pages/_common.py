@@ -13,7 +13,6 @@ Pages stay thin: widgets in, one cached call into vizcore, figures out.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import textwrap
@@ -141,7 +140,9 @@ class Lazy:
         """Draw ``fn(spec, *args)`` of the built figure's spec: the figure is cached without ``args``.
 
         For a cheap, pure change of a costly figure, e.g. ``lazy(bound_figure, ...).then(at_frame, i)``:
-        the animated figure is built once per run and each half-step only selects its frame.
+        the animated figure is built (and styled) once per run and each half-step only selects its frame.
+        ``fn`` gets the cached, styled spec: it must not change it, and it must only select or move parts
+        of it, so that styling before it draws what styling after it would (``tests/test_em_views.py``).
         """
         self.post = (fn, args)
         return self
@@ -208,13 +209,12 @@ def show(fig, key: str, alt: str | None = None) -> None:
     """
     kind = _theme_type()
     style = "present" if presenting() else (kind if kind in ("light", "dark") else "plain")
-    if isinstance(fig, Lazy) and fig.post is None:
-        fig.spec = spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
-    elif isinstance(fig, Lazy):
-        raw = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, "raw", lambda f: _with_colorway(f).to_dict())
-        fn, args = fig.post
-        spec = fn(raw, *args)  # shares the cached spec's parts: styling works on a copy
-        fig.spec = spec = spec if style == "plain" else _styled(copy.deepcopy(spec), style)
+    if isinstance(fig, Lazy):
+        spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
+        if fig.post is not None:  # selects from the styled, cached spec without changing it
+            fn, args = fig.post
+            spec = fn(spec, *args)
+        fig.spec = spec
     else:
         spec = _finish(fig, style)
     _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML

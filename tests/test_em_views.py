@@ -365,3 +365,28 @@ def test_at_frame_gives_exactly_the_figure_built_at_that_half_step(name, view):
     assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
     with pytest.raises(ValueError, match="i: expected a frame index"):
         emfig.at_frame(base, n)
+
+
+@pytest.mark.parametrize("view", ["coordinate", "staircase", "line", "plane"])
+@pytest.mark.parametrize("name", MODELS)
+def test_styling_then_selecting_a_frame_draws_what_selecting_then_styling_draws(name, view):
+    """The page styles the cached animated figure once (presenter mode, contrast for a light or dark theme)
+    and selects each half-step from it: the same as styling the figure drawn at that half-step."""
+    import copy
+
+    from vizcore.figures import display
+    model, _, init, _ = setup(name, 1)
+    if view == "plane" and len(teaching.selectable_coordinates(model, init)) < 2:
+        pytest.skip("one coordinate: no plane view")
+    base, n = _figures_at(name, view, 0)
+    styles = {
+        "present": lambda s: display.ensure_contrast(display.presenter(s), display.LIGHT_BG),
+        "light": lambda s: display.ensure_contrast(s, display.LIGHT_BG),
+        "dark": lambda s: display.ensure_contrast(s, display.DARK_BG),
+    }
+    for style, apply in styles.items():
+        styled = apply(copy.deepcopy(base))
+        for i in sorted({0, 1, n // 2, n - 1}):
+            after = apply(copy.deepcopy(emfig.at_frame(base, i)))
+            assert json.dumps(emfig.at_frame(styled, i), sort_keys=True) == json.dumps(after, sort_keys=True), \
+                (name, view, style, i)

@@ -30,6 +30,32 @@ def _rel(a, b):
 
 
 # ---------------------------------------------------------------------------------
+# the log-sum-exp every marginal goes through, against scipy.special.logsumexp
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 2, 3, 6, 7, 12])  # both branches: slices (K ≤ 6) and numpy's reduce
+@pytest.mark.parametrize("shape", [(), (5,), (4, 37)])
+def test_logsumexp_last_against_scipy(k, shape):
+    from vizcore.inference import logsumexp_last
+    rng = np.random.default_rng(k)
+    a = rng.normal(0.0, 300.0, shape + (k,))  # spreads far beyond exp's range
+    if a.ndim > 1:
+        a[..., 0][rng.random(shape) < 0.3] = -np.inf  # impossible components
+    got = logsumexp_last(a.copy())
+    want = logsumexp(a, axis=-1)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-12)
+    assert got.shape == shape
+
+
+def test_logsumexp_last_edge_rows():
+    from vizcore.inference import logsumexp_last
+    inf = np.inf
+    rows = np.array([[-inf, -inf], [inf, 1.0], [np.nan, 1.0], [-inf, 3.0], [1000.0, 1000.0]])
+    got = logsumexp_last(rows)
+    assert got[0] == -inf and got[1] == inf and np.isnan(got[2]) and got[3] == 3.0
+    assert got[4] == pytest.approx(1000.0 + np.log(2.0), abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------
 # log_joint and log_marginal against naive scipy.stats
 # ---------------------------------------------------------------------------------
 def test_gmm1d_against_scipy_norm():

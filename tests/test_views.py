@@ -147,6 +147,9 @@ def test_log_marginal_batch_equals_per_point(model, name, values, monkeypatch):
     # force many small chunks: same numbers
     monkeypatch.setattr(vv, "CHUNK_ELEMENTS", 3 * len(x))
     np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
+    # blocks smaller than one θ: the data in blocks of rows, summed
+    monkeypatch.setattr(vv, "CHUNK_ELEMENTS", 50)
+    np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------------
@@ -270,3 +273,47 @@ def test_bound_over_uses_statistics_only(model, name, values):
     clone = vv.Bound({k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in bound.stats.items()},
                      bound.entropy)
     np.testing.assert_array_equal(clone.over(m, b), bound.over(m, b))
+
+
+@pytest.mark.parametrize("model", ["gmm1d", "gmm2d", "coins"])
+def test_log_marginal_batch_components_held_still(model, monkeypatch):
+    """Components a batch does not move are summed once: the same numbers as summing all of them,
+    for one, several or none moving, with invalid θ_g (NaN, a negative variance) in the batch."""
+    m, x, p = _case(model)
+    names = m.param_names
+    rng = np.random.default_rng(11)
+    k = p.n_components
+    thetas = []
+    for g in range(7):
+        q = {n: np.array(getattr(p, n), dtype=float) for n in names}
+        if g % 3:  # move component 0 only (its mean, or its heads probability)
+            field = "heads_probs" if model == "coins" else "means"
+            q[field][0] = q[field][0] + (0.05 if model == "coins" else 1.0) * rng.normal()
+        thetas.append(q)
+    thetas[3][names[1]][0] = np.nan  # invalid at one θ_g
+    batch = m.Params(**{n: np.stack([t[n] for t in thetas]) for n in names})
+    moving = vv._moving_components(m, batch)
+    assert moving.tolist() == [True] + [False] * (k - 1)
+    expected = np.array([vc.log_marginal(m, x, q) if i != 3 else np.nan
+                         for i, q in enumerate(_batch_list(m, batch))])
+    got = vc.log_marginal_batch(m, x, batch)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert np.isnan(got[3])
+    # the split taken away: the same numbers
+    monkeypatch.setattr(vv, "_moving_components", lambda model, batch: None)
+    np.testing.assert_allclose(vc.log_marginal_batch(m, x, batch), got, rtol=1e-13)
+    # nothing moves: every θ_g equal, one value repeated
+    same = m.Params(**{n: np.repeat(np.asarray(getattr(p, n))[None], 4, axis=0) for n in names})
+    monkeypatch.undo()
+    assert not vv._moving_components(m, same).any()
+    np.testing.assert_allclose(vc.log_marginal_batch(m, x, same), vc.log_marginal(m, x, p), rtol=1e-12)
+
+
+def test_log_marginal_batch_two_of_four_components_moving():
+    m = vc.get_model("gmm1d")
+    x = np.asarray(vc.load_dataset("faithful_waiting"))
+    p = m.make_params(weights=[.1, .2, .3, .4], means=[50, 60, 70, 80], variances=[20, 30, 40, 50])
+    b = vc.plane(m, p, "means[0]", np.linspace(45, 90, 9), "variances[2]", np.geomspace(5, 300, 7))
+    assert vv._moving_components(m, b).tolist() == [True, False, True, False]
+    expected = np.array([vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+    np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)

@@ -25,17 +25,50 @@ def _model(model) -> Model:
     return model if isinstance(model, Model) else get_model(model)
 
 
-def logsumexp_last(a):
-    """log Σ exp over the last axis; -inf rows stay -inf, no warnings."""
-    m = np.max(a, axis=-1)
-    m[~np.isfinite(m)] = 0.0
-    e = a - m[..., None]
-    np.exp(e, out=e)
-    s = np.sum(e, axis=-1)
+def logsumexp_last(a, extra=None):
+    """log Σ exp over the last axis; -inf rows stay -inf, no warnings.
+
+    ``extra`` (broadcast to ``a.shape[:-1]``) is one more term of every sum: the log-sum of
+    components that a batch of θ leaves unchanged, computed once (see ``log_marginal_batch``).
+
+    For the few components of our models (K ≤ 6) the sum runs component by component over
+    whole (…, N) slices: numpy's reductions along a short last axis pay a per-row overhead,
+    and this is 3–4× faster on the (G, N, K) arrays of a log p curve, with the same values
+    (the same additions in the same order). More components take numpy's reductions.
+    """
+    a = np.asarray(a, dtype=float)
+    k = a.shape[-1]
+    if extra is not None and k > _SLICED_MAX_K:
+        a = np.concatenate([np.broadcast_to(np.asarray(extra, dtype=float)[..., None], a.shape[:-1] + (1,)), a], -1)
+        extra, k = None, k + 1
+    if k == 0 or k > _SLICED_MAX_K:
+        m = np.max(a, axis=-1, keepdims=True)  # keepdims: arrays, also for one row
+        m[~np.isfinite(m)] = 0.0
+        e = a - m
+        np.exp(e, out=e)
+        s = np.sum(e, axis=-1, keepdims=True)[..., 0]
+        m = m[..., 0]
+    else:
+        terms = [a[..., j] for j in range(k)]
+        if extra is not None:
+            terms.insert(0, np.broadcast_to(np.asarray(extra, dtype=float), a.shape[:-1]))
+        m = np.array(terms[0], dtype=float)
+        for term in terms[1:]:
+            np.maximum(m, term, out=m)
+        m[~np.isfinite(m)] = 0.0
+        s = np.zeros_like(m)
+        t = np.empty_like(m)
+        for term in terms:
+            np.subtract(term, m, out=t)
+            np.exp(t, out=t)
+            s += t
     with np.errstate(divide="ignore"):
         np.log(s, out=s)
     s += m
     return s
+
+
+_SLICED_MAX_K = 6  # measured crossover with numpy's reductions: about K = 8 on (300, 2000, K)
 
 
 def _params(model, params):

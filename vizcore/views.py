@@ -23,7 +23,11 @@ import numpy as np
 from ._validation import as_array
 from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last
 
-CHUNK_ELEMENTS = 2_000_000
+# (θ, N, K) entries evaluated at once. Blocks this small (≤ 128 KB per array) come from memory the
+# process already holds and stay in the CPU's cache; bigger arrays are mapped fresh by the C library
+# on every allocation. A 300-point log p curve at N = 10,000 (2 components) took 27 ms in blocks of
+# 16,000 entries, 94 ms in blocks of 32,768 and 145 ms in blocks of 2,000,000 (2-core machine).
+CHUNK_ELEMENTS = 16_000
 
 
 def _values(values, name="values"):
@@ -107,18 +111,48 @@ def take(model, batch, i: int):
 
 
 # ---- values over a batch ---------------------------------------------------------------
+def _moving_components(model, batch) -> np.ndarray | None:
+    """(K,) mask of the mixture components whose parameters differ somewhere in the batch;
+    None for a model whose parameters are not per component (genetic linkage)."""
+    if model.Params(**{n: getattr(batch, n)[0] for n in model.param_names}).n_components == 0:
+        return None
+    g, moving = batch_size(model, batch), None
+    for n in model.param_names:
+        a = getattr(batch, n)
+        a = a.reshape(g, a.shape[1], -1)  # (G, K, …): the component axis follows the batch axis
+        m = np.any(a != a[:1], axis=(0, 2))  # NaN != NaN: an invalid value counts as moving
+        moving = m if moving is None else moving | m
+    return moving
+
+
 def log_marginal_batch(model, x, batch) -> np.ndarray:
-    """log p(X|θ_g) for every θ_g in the batch, shape (G,); NaN where θ_g is invalid."""
+    """log p(X|θ_g) for every θ_g in the batch, shape (G,); NaN where θ_g is invalid.
+
+    Components whose parameters are the same for every θ_g (all but one when a curve moves one
+    mean or variance) are summed once, and each θ_g adds only the components it moves: the same
+    sums, about half the work for two components.
+    """
     model = _model(model)
     x = model.validate_data(x)
     g = batch_size(model, batch)
-    k = model.n_latent(x) or batch.weights.shape[-1]
-    step = max(1, CHUNK_ELEMENTS // max(1, len(x) * k))
-    out = np.empty(g)
-    for s in range(0, g, step):
-        sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in model.param_names})
+    names = model.param_names
+    moving = _moving_components(model, batch)
+    rest = None
+    if moving is not None and 0 < moving.sum() < moving.size:
+        still = model.Params(**{n: getattr(batch, n)[0][~moving] for n in names})
         with np.errstate(invalid="ignore"):
-            out[s:s + step] = logsumexp_last(model.log_joint(x, sub)).sum(-1)
+            rest = logsumexp_last(model.log_joint(x, still))  # (N,)
+        batch = model.Params(**{n: getattr(batch, n)[:, moving] for n in names})
+    k = model.n_latent(x) or batch.weights.shape[-1]
+    rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
+    step = max(1, CHUNK_ELEMENTS // (rows * k))
+    out = np.zeros(g)
+    for s in range(0, g, step):
+        sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in names})
+        for r in range(0, len(x), rows):
+            with np.errstate(invalid="ignore"):
+                lj = model.log_joint(x[r:r + rows], sub)
+                out[s:s + step] += logsumexp_last(lj, None if rest is None else rest[r:r + rows]).sum(-1)
     return out
 
 

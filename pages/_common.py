@@ -22,7 +22,7 @@ import streamlit as st
 
 from pages import _export
 from vizcore.figures import display
-from vizcore.figures._style import OKABE_ITO
+from vizcore.figures._style import OKABE_ITO, Figure
 from vizcore.figures.speccache import SpecCache
 from vizcore.i18n import LANGUAGES, tr, tr_message
 
@@ -153,7 +153,7 @@ class Lazy:
         if self.post is None:
             return fig
         fn, args = self.post
-        return fn(_with_colorway(fig).to_dict(), *args)
+        return fn(_spec_of_new(fig), *args)
 
     def to_dict(self) -> dict:
         """The spec as drawn (after :func:`show`), else the built figure's."""
@@ -182,9 +182,16 @@ def _with_colorway(fig):
     return fig
 
 
-def _finish(fig, style: str) -> dict:
-    """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain"."""
-    return _styled(_with_colorway(fig).to_dict(), style)
+def _spec_of_new(fig) -> dict:
+    """The spec of a figure just built for it and not kept (no deep copy of its properties)."""
+    fig = _with_colorway(fig)
+    return fig.release_dict() if isinstance(fig, Figure) else fig.to_dict()
+
+
+def _finish(fig, style: str, *, new: bool = False) -> dict:
+    """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain".
+    ``new``: the figure was built for this spec alone (a :class:`Lazy` one) and is not used again."""
+    return _styled(_spec_of_new(fig) if new else _with_colorway(fig).to_dict(), style)
 
 
 def _styled(spec: dict, style: str) -> dict:
@@ -210,7 +217,7 @@ def show(fig, key: str, alt: str | None = None) -> None:
     kind = _theme_type()
     style = "present" if presenting() else (kind if kind in ("light", "dark") else "plain")
     if isinstance(fig, Lazy):
-        spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style))
+        spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style, new=True))
         if fig.post is not None:  # selects from the styled, cached spec without changing it
             fn, args = fig.post
             spec = fn(spec, *args)

@@ -88,3 +88,22 @@ def test_figure_arrays_are_unchanged():
     x = np.linspace(0, 1, 5)
     fig = Figure(go.Scatter(x=x, y=x ** 2)).update_layout(height=200)
     assert np.array_equal(np.asarray(fig.data[0].y), x ** 2)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("name", list(catalog.FIGURES))
+def test_release_dict_is_to_dict_without_the_copies(name, model):
+    """The page hands a freshly built figure's own properties over (no deep copy): the same spec."""
+    try:
+        kept = catalog.build(name, model=model)
+    except ValueError:
+        pytest.skip(f"{name} is not drawn for {model}")
+    released = catalog.build(name, model=model)
+    if not isinstance(released, Figure):  # make_subplots' figures: the page takes to_dict()
+        pytest.skip(f"{name} is a plain go.Figure")
+    def dump(spec):
+        return json.dumps(spec, sort_keys=True, default=lambda a: np.asarray(a).tolist())
+
+    want = dump(kept.to_dict())
+    assert dump(released.release_dict()) == want
+    assert dump(kept.to_dict()) == want  # to_dict leaves the figure as it was

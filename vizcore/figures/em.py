@@ -492,8 +492,8 @@ class FramedFigure(Figure):
         object.__setattr__(self, "_raw", (frames, layout))
         return self
 
-    def to_dict(self):
-        d = super().to_dict()
+    def _as_dict(self, copy: bool) -> dict:
+        d = super()._as_dict(copy)
         frames, layout = getattr(self, "_raw", ([], {}))
         extra = {"frames": [dict(f) for f in frames], "layout": dict(layout)}
         convert_to_base64(extra)

@@ -307,3 +307,25 @@ def test_old_faithful_waiting_mixtools_normalmixEM():
     np.testing.assert_allclose(p.means, [54.61, 80.09], rtol=0, atol=0.005)
     np.testing.assert_allclose(np.sqrt(p.variances), [5.87, 5.87], rtol=0, atol=0.005)
     assert abs(tr.log_likelihood[-1] - (-1034.002)) < 0.0005
+
+
+@pytest.mark.parametrize("model", ["gmm1d", "gmm2d", "coins", "linkage"])
+def test_entropy_from_log_q_equals_entropy(model):
+    """run_em takes H(q) from log q (no logarithm evaluated): the same as −Σ q log q, zeros included."""
+    from vizcore.inference import _entropy, _entropy_log, _log_posterior
+    m = vc.get_model(model)
+    x = np.asarray(vc.load_dataset({"gmm1d": "faithful_waiting", "gmm2d": "old_faithful", "coins": "two_coins",
+                                    "linkage": "genetic_linkage"}[model]))
+    p = m.make_params({"gmm1d": dict(weights=[.5, .5], means=[55, 80], variances=[25, 25]),
+                       "gmm2d": dict(weights=[.4, .6], means=[[2.0, 55.0], [4.5, 80.0]],
+                                     covariances=[[[0.3, 0.5], [0.5, 40.0]], [[0.3, 0.5], [0.5, 40.0]]]),
+                       "coins": dict(weights=[.5, .5], heads_probs=[.6, .5]),
+                       "linkage": dict(theta=[0.3])}[model])
+    lq, _ = _log_posterior(m, x, p)
+    q = np.exp(lq)
+    h = _entropy_log(q, lq)
+    assert np.isfinite(h) and h >= 0
+    assert h == pytest.approx(_entropy(q), rel=1e-12, abs=1e-12)
+    # impossible components (q = 0, log q = −∞) add 0 on both sides
+    lq0 = np.concatenate([lq, np.full(lq.shape[:-1] + (1,), -np.inf)], -1)
+    assert _entropy_log(np.exp(lq0), lq0) == h

@@ -37,6 +37,26 @@ def _gaps(a) -> np.ndarray:
     return np.where(np.isfinite(a), a, np.nan)
 
 
+def _in_view(x, y, lo: float, hi: float):
+    """``x, y`` without the stretches before and after what a view of y ∈ [lo, hi] shows.
+
+    A line segment is invisible when both its ends lie below the view, or both above, or an end is
+    NaN; the points before the first and after the last segment that can show are dropped, so plotly
+    draws the same picture from fewer numbers (a bound far from its anchor falls far below log p).
+    A curve that shows nothing keeps its first two points (a trace with no points loses its legend).
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size < 2:
+        return x, y
+    below, above, nan = y < lo, y > hi, np.isnan(y)
+    hidden = (below[:-1] & below[1:]) | (above[:-1] & above[1:]) | nan[:-1] | nan[1:]
+    shown = np.flatnonzero(~hidden)
+    if shown.size == 0:
+        return x[:2], y[:2]
+    keep = slice(int(shown[0]), int(shown[-1]) + 2)
+    return x[keep], y[keep]
+
+
 def _yrange(*arrays, top_pad=0.06, bottom_pad=0.08):
     vals = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
     vals = vals[np.isfinite(vals)]
@@ -87,19 +107,34 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
     v = np.asarray(values, dtype=float)
     f = _finite(log_marginal)
     b = np.atleast_2d(_finite(bounds))
+    yr, below_note = _yrange(f), None
+    if yr is not None and extra_bound is not None and np.any(np.isfinite(extra_bound)):
+        top = float(np.nanmax(_finite(extra_bound)))
+        span = yr[1] - yr[0]
+        if top < yr[0] and yr[0] - top <= 0.6 * span:  # near enough: widen the view to show it
+            yr = _yrange(f, [top])
+        elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
+            below_note = top
+
+    def shown(y):  # the bounds are sent only where the view can show them (the same picture)
+        return (v, y) if yr is None else _in_view(v, y, *yr)
+
     fig = Figure()
     for a in range(b.shape[0]):
+        bx, by = shown(b[a])
         fig.add_trace(go.Scatter(
-            x=v, y=b[a], mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+            x=bx, y=by, mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
             name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
             meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
         ))
     if show_envelope and b.shape[0] > 0:
-        fig.add_trace(go.Scatter(x=v, y=np.max(b, axis=0), mode="lines", meta="envelope",
+        ex, ey = shown(np.max(b, axis=0))
+        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", meta="envelope",
                                  line=dict(color=ENVELOPE, width=2.5, dash="dash"),
                                  name=tr("envelope (max of the bounds)", lang)))
     if extra_bound is not None:
-        fig.add_trace(go.Scatter(x=v, y=_finite(extra_bound), mode="lines", meta="extra",
+        qx, qy = shown(_finite(extra_bound))
+        fig.add_trace(go.Scatter(x=qx, y=qy, mode="lines", meta="extra",
                                  line=dict(color=Q, width=2.5, dash="dot"),
                                  name=extra_label or tr("bound from a q that is no posterior", lang)))
     fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
@@ -122,16 +157,10 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
     if current is not None:
         fig.add_vline(x=float(current), line=dict(color="#888888", width=1, dash="dot"))
     base_layout(fig, xaxis=x_label, yaxis="log p(X|θ)  /  L(q, θ)", height=height)
-    yr = _yrange(f)
-    if yr is not None and extra_bound is not None and np.any(np.isfinite(extra_bound)):
-        top = float(np.nanmax(_finite(extra_bound)))
-        span = yr[1] - yr[0]
-        if top < yr[0] and yr[0] - top <= 0.6 * span:  # near enough: widen the view to show it
-            yr = _yrange(f, [top])
-        elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
-            fig.add_annotation(x=0.5, xref="paper", y=yr[0], yref="y", yanchor="bottom", showarrow=False,
-                               text="▼ " + tr("dotted bound below the view; its maximum:", lang) + f" {fmt(top)}",
-                               font=dict(color=Q, size=13), bgcolor="rgba(255,255,255,0.7)")
+    if below_note is not None:
+        fig.add_annotation(x=0.5, xref="paper", y=yr[0], yref="y", yanchor="bottom", showarrow=False,
+                           text="▼ " + tr("dotted bound below the view; its maximum:", lang) + f" {fmt(below_note)}",
+                           font=dict(color=Q, size=13), bgcolor="rgba(255,255,255,0.7)")
     if yr is not None:
         fig.update_yaxes(range=yr)
     fig.update_xaxes(range=[float(v.min()), float(v.max())])

@@ -310,6 +310,36 @@ def test_bound_figure_sends_what_no_frame_changes_once():
     assert all("x" in f["data"][-1] for f in spec["frames"])
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_frames_send_the_curves_only_where_their_view_shows_them(name):
+    """Each frame's log p and bound carry numbers where a segment can cross that frame's x- and y-range,
+    NaN elsewhere: the kept numbers are the exact curves, every blanked segment lies wholly beyond one
+    edge (so plotly draws the same), and later frames, zoomed in on the climb, blank most points."""
+    model, x, init, trace = setup(name, 6)
+    coord = teaching.selectable_coordinates(model, init)[0]
+    lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+    fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 150))
+    pics = emfig.coordinate_pictures(fr, trace, coord, range(2 * trace.n_iter + 1))
+    spec = _fig_json(emfig.bound_figure(fr.axis, pics, 0, trace, xlabel=coord))
+    axis = fr.axis
+    blanked = 0
+    for p, frame in zip(pics, spec["frames"]):
+        (x0, x1), (y0, y1) = frame["layout"]["xaxis"]["range"], frame["layout"]["yaxis"]["range"]
+        for j, full in ((0, p.log_p), (1, p.bound)):
+            sent = _decode(frame["data"][j]["y"])
+            full = np.where(np.isfinite(full), full, np.nan)
+            kept = ~np.isnan(sent)
+            np.testing.assert_array_equal(sent[kept], full[kept])
+            gone = np.isnan(sent) & ~np.isnan(full)
+            blanked += int(gone.sum())
+            for i in np.flatnonzero(gone):  # both segments at a blanked point lie beyond one edge
+                for k in (i - 1, i + 1):
+                    if 0 <= k < axis.size and not np.isnan(full[k]):
+                        a, b = (full[i], full[k]), (axis[i], axis[k])
+                        assert (max(a) < y0 or min(a) > y1 or max(b) < x0 or min(b) > x1), (p.step, j, i)
+    assert blanked > 0
+
+
 def test_on_slice_is_true_for_one_parameter_models_only_when_nothing_else_moves():
     _, _, _, trace = setup("linkage", 4)
     assert emfig.on_slice(trace, "theta[0]").all()

@@ -270,17 +270,44 @@ def _x_ranges(axis, pictures, yrange) -> dict[int, list[float]]:
     return out
 
 
-def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None) -> list[dict]:
+def _in_view(x, y, xr, yr) -> np.ndarray:
+    """``y`` with NaN wherever a point draws nothing in the view ``xr`` × ``yr``: a point is kept when a
+    line segment from it can cross the view (its ends not both beyond the same edge, neither NaN).
+
+    The frames of an EM figure zoom in on each iteration's climb, and most of each curve lies outside
+    that view; as NaN runs, which compress to almost nothing on the (deflated) websocket, those points
+    cost little, and the picture is the same: plotly draws no part of a segment beyond one edge.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size < 2:
+        return y
+    x = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):
+        sides = (y < yr[0], y > yr[1], x < xr[0], x > xr[1])
+    nan = np.isnan(y)
+    hidden = nan[:-1] | nan[1:]
+    for side in sides:
+        hidden |= side[:-1] & side[1:]
+    keep = np.zeros(y.size, dtype=bool)
+    keep[:-1] |= ~hidden
+    keep[1:] |= ~hidden
+    return np.where(keep, y, np.nan)
+
+
+def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None, xr=None) -> list[dict]:
     """The traces that change from picture to picture, as plain dicts in a fixed order:
-    log p, the bound, [earlier bounds, path], the θ_old/θ_new lines, the gap, the marked points."""
+    log p, the bound, [earlier bounds, path], the θ_old/θ_new lines, the gap, the marked points.
+    With ``xr``, the two curves carry numbers only where the view ``xr`` × ``yr`` shows them."""
     t = p.t
     q_lbl = f"q{sub(t)}" if p.kind != "start" else "q"
     told = "θ₀" if p.kind == "start" else f"θ{sub(t - 1)}"
     tnew = f"θ{sub(t)}"
+    log_p, bound = (p.log_p, p.bound) if xr is None else (_in_view(axis, p.log_p, xr, yr),
+                                                         _in_view(axis, p.bound, xr, yr))
     out = [
-        dict(type="scatter", x=axis, y=p.log_p,
+        dict(type="scatter", x=axis, y=log_p,
              hovertemplate="log p(X|θ) = %{y:.6f}<extra>%{x:.6g}</extra>"),
-        dict(type="scatter", x=axis, y=p.bound,
+        dict(type="scatter", x=axis, y=bound,
              hovertemplate=f"L({q_lbl}, θ)" + " = %{y:.6f}<extra>%{x:.6g}</extra>"),
     ]
     if staircase:
@@ -431,11 +458,11 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
     def xrange(p):
         return xr.get(max(p.t, 1), [float(axis.min()), float(axis.max())])
     data = [_merge(st, d) for st, d in zip(styles, _frame_traces(cur, axis, yrange(cur), staircase=staircase,
-                                                                   axis_e=axis_e))]
+                                                                   axis_e=axis_e, xr=xrange(cur)))]
     n_changing = len(data)
     data += _legend_entries(lang)
     frames = [dict(name=str(p.step), traces=list(range(n_changing)),
-                   data=_frame_traces(p, axis, yrange(p), staircase=staircase, axis_e=axis_e),
+                   data=_frame_traces(p, axis, yrange(p), staircase=staircase, axis_e=axis_e, xr=xrange(p)),
                    layout=dict(title=dict(text=f"<b>{_title(p, lang)}</b>"), yaxis=dict(range=yrange(p)),
                                xaxis=dict(range=xrange(p))))
               for p in pictures]

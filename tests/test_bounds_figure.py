@@ -1,20 +1,21 @@
-"""The family-of-bounds figure sends each bound only where its view can show it, and draws the same.
+"""The family-of-bounds figure sends each bound's numbers only where its view can show them.
 
-``vizcore.figures.bounds.family_figure`` cuts every bound (and the envelope, and the dotted bound) to
-the stretch of the grid whose line segments can cross the y-range it sets. Here the figure is built
-from a real family (Old Faithful, 12 anchors) and compared with the full arrays: the kept part is a
-contiguous stretch of the grid with the same values, and every segment that was dropped lies wholly
-below the view (or touches a NaN), so plotly draws nothing of it.
+``vizcore.figures.bounds.family_figure`` blanks (NaN) every point of a bound, of the envelope and of the
+dotted bound from which no line segment can cross the y-range the figure sets
+(``vizcore.figures._style.visible_only``, also used by the EM frames). Here the figure is built from a
+real family (Old Faithful, 12 anchors) and compared with the full arrays: the numbers sent are the exact
+values, and every blanked point's segments lie wholly beyond one edge of the view, so plotly draws the
+same curves.
 """
 from __future__ import annotations
 
 import numpy as np
-import plotly.io as pio
 import pytest
 
 import vizcore as vc
 from vizcore import teaching
-from vizcore.figures.bounds import _in_view, family_figure
+from vizcore.figures._style import visible_only
+from vizcore.figures.bounds import family_figure
 
 
 def _family(n_anchors=12, coord="means[0]"):
@@ -27,48 +28,58 @@ def _family(n_anchors=12, coord="means[0]"):
     return vc.bound_family(m, x, p, coord, values, anchors)
 
 
-def _invisible(y, lo, hi):
-    """Segment i → i+1 of y cannot show in [lo, hi]."""
-    below, above, nan = y < lo, y > hi, np.isnan(y)
-    return (below[:-1] & below[1:]) | (above[:-1] & above[1:]) | nan[:-1] | nan[1:]
+def _check_blanked(x, full, sent, yr, xr=None):
+    """``sent`` is ``full`` where it has a number; each blanked point's segments cannot show."""
+    full = np.where(np.isfinite(full), full, np.nan)
+    kept = ~np.isnan(sent)
+    np.testing.assert_array_equal(sent[kept], full[kept])
+    gone = np.flatnonzero(np.isnan(sent) & ~np.isnan(full))
+    for i in gone:
+        for k in (i - 1, i + 1):
+            if 0 <= k < full.size and not np.isnan(full[k]):
+                ys, xs = (full[i], full[k]), (x[i], x[k])
+                beyond = max(ys) < yr[0] or min(ys) > yr[1]
+                if xr is not None:
+                    beyond = beyond or max(xs) < xr[0] or min(xs) > xr[1]
+                assert beyond, (i, k)
+    return gone.size
 
 
-def _check_cut(full_x, full_y, sent_x, sent_y, lo, hi):
-    i0 = int(np.flatnonzero(full_x == sent_x[0])[0])
-    n = sent_x.size
-    np.testing.assert_array_equal(full_x[i0:i0 + n], sent_x)
-    np.testing.assert_array_equal(full_y[i0:i0 + n], sent_y)
-    seg = _invisible(full_y, lo, hi)
-    assert seg[:i0].all() and seg[i0 + n - 1:].all(), "a dropped segment could have shown"
-    return full_x.size - n
-
-
-def test_every_bound_is_cut_to_what_the_view_shows():
+def test_every_bound_carries_numbers_only_where_the_view_shows_it():
     fam = _family()
     fig = family_figure(fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds,
                         extra_bound=0.5 * (fam.bounds[3] + fam.log_marginal), extra_label="q_s")
-    lo, hi = fig.layout.yaxis.range
+    yr = fig.layout.yaxis.range
     sent = [t for t in fig.data if t.meta == "bound"]
     assert len(sent) == fam.bounds.shape[0]
-    dropped = sum(_check_cut(fam.values, fam.bounds[a], np.asarray(t.x), np.asarray(t.y), lo, hi)
-                  for a, t in enumerate(sent))
+    blanked = 0
+    for a, t in enumerate(sent):
+        np.testing.assert_array_equal(np.asarray(t.x), fam.values)
+        blanked += _check_blanked(fam.values, fam.bounds[a], np.asarray(t.y, dtype=float), yr)
     env = next(t for t in fig.data if t.meta == "envelope")
-    dropped += _check_cut(fam.values, fam.envelope, np.asarray(env.x), np.asarray(env.y), lo, hi)
-    assert dropped > 0.3 * fam.values.size * fam.bounds.shape[0], "most of the far tails are not sent"
+    blanked += _check_blanked(fam.values, fam.envelope, np.asarray(env.y, dtype=float), yr)
+    assert blanked > 0.3 * fam.values.size * fam.bounds.shape[0], "most of the far tails are not sent"
     f = next(t for t in fig.data if t.meta == "f")
-    np.testing.assert_array_equal(np.asarray(f.x), fam.values)  # log p itself is whole
+    np.testing.assert_array_equal(np.asarray(f.y), fam.log_marginal)  # log p itself is whole
 
 
-@pytest.mark.parametrize("y,expect", [
-    ([-5, -4, 0.5, 0.6, -3, -9], slice(1, 5)),      # one point beyond the view kept on each side
-    ([0.1, 0.2, 0.3], slice(0, 3)),                  # all inside: all kept
-    ([-5, -6, -7, -8], slice(0, 2)),                 # nothing shows: two points kept for the legend
-    ([-5, 5, -5, -6], slice(0, 3)),                  # a segment that crosses the whole view shows
-    ([np.nan, 0.5, 0.4, np.nan, -9], slice(1, 3)),   # NaN ends hide their segments
+@pytest.mark.parametrize("y,kept", [
+    ([-5, -4, 0.5, 0.6, -3, -9], [1, 2, 3, 4]),        # one point beyond the view kept on each side
+    ([0.1, 0.2, 0.3], [0, 1, 2]),                       # all inside: all kept
+    ([-5, -6, -7, -8], []),                             # nothing shows
+    ([-5, 5, -5, -6], [0, 1, 2]),                       # a segment that crosses the whole view shows
+    ([np.nan, 0.5, 0.4, np.nan, -9], [1, 2]),           # NaN ends hide their segments
+    ([0.5, -4, -5, -6, 0.5], [0, 1, 3, 4]),             # a dip below between visible parts
 ])
-def test_in_view_cases(y, expect):
+def test_visible_only_cases(y, kept):
     y = np.asarray(y, dtype=float)
-    x = np.arange(y.size, dtype=float)
-    cx, cy = _in_view(x, y, 0.0, 1.0)
-    np.testing.assert_array_equal(cx, x[expect])
-    np.testing.assert_array_equal(cy, y[expect])
+    got = visible_only(y, (0.0, 1.0))
+    assert np.flatnonzero(~np.isnan(got)).tolist() == kept
+    np.testing.assert_array_equal(got[kept], y[kept])
+
+
+def test_visible_only_with_an_x_range():
+    x = np.arange(10.0)
+    y = np.full(10, 0.5)  # inside the y-range everywhere
+    got = visible_only(y, (0.0, 1.0), x, (3.5, 5.5))
+    assert np.flatnonzero(~np.isnan(got)).tolist() == [3, 4, 5, 6]

@@ -85,6 +85,8 @@ def _all_finite(spec: dict, metas=("f", "bound", "envelope", "extra", "touch", "
         if d.get("meta") in metas:
             for axis in ("x", "y"):
                 a = _arr(d[axis])
+                if axis == "y" and d.get("meta") in ("bound", "envelope", "extra"):
+                    a = a[~np.isnan(a)]  # NaN: beyond the view (never ±inf)
                 assert np.all(np.isfinite(a)), (d.get("meta"), axis)
     assert not re.search(r"[:\[,]\s*-?(NaN|Infinity)", json.dumps(spec["data"])), "a literal NaN in the spec"
 
@@ -100,18 +102,13 @@ def test_every_model_runs_and_bounds_stay_below_f(name):
     assert len(bounds) == 5  # the default number of anchors
     lo, hi = spec["layout"]["yaxis"]["range"]
     for b in bounds + _traces(spec, "extra"):
-        fb = _on_grid_of_f(b, fx, f)
-        y = _arr(b["y"])
-        assert np.all(y <= fb + 1e-8 * np.maximum(1.0, np.abs(fb)))
+        np.testing.assert_array_equal(_arr(b["x"]), fx)
+        y = _arr(b["y"])  # NaN where the view cannot show the bound (tests/test_bounds_figure.py)
+        shown = ~np.isnan(y)
+        assert shown.sum() >= 2
+        assert np.all(y[shown] <= f[shown] + 1e-8 * np.maximum(1.0, np.abs(f[shown])))
+        assert np.all(y[shown] <= hi)
     _all_finite(spec)
-
-
-def _on_grid_of_f(trace, fx, f):
-    """A bound is sent on a stretch of f's grid (where the view shows it): f on that stretch."""
-    x = _arr(trace["x"])
-    i0 = int(np.flatnonzero(fx == x[0])[0])
-    np.testing.assert_array_equal(fx[i0:i0 + x.size], x)
-    return f[i0:i0 + x.size]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -139,7 +136,7 @@ def test_touch_points_lie_on_f_and_on_their_bound(at):
 
 
 def _y_at(trace, xs):
-    """A curve's y at the grid values ``xs`` (bounds are sent on a stretch of the grid; NaN off it)."""
+    """A curve's y at the grid values ``xs`` (NaN where the view cannot show it)."""
     x, y = _arr(trace["x"]), _arr(trace["y"])
     idx = {float(v): i for i, v in enumerate(x)}
     out = np.array([y[idx[float(v)]] if float(v) in idx else np.nan for v in np.atleast_1d(xs)])

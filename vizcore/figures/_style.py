@@ -1,6 +1,7 @@
 """Shared look of every figure: the Okabe-Ito palette and a common layout."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
 from _plotly_utils.utils import convert_to_base64
@@ -30,6 +31,34 @@ def component_dash(k: int) -> str:
 def component_symbol(k: int) -> str:
     """Marker symbol of component k."""
     return SYMBOLS[k % len(SYMBOLS)]
+
+
+def visible_only(y, yr, x=None, xr=None) -> np.ndarray:
+    """``y`` with NaN wherever a point draws nothing in the view ``yr`` (and ``xr`` over ``x``, if given).
+
+    A point is kept when a line segment from it to a neighbour can cross the view: the segment's ends
+    are not both beyond the same edge and neither is NaN. plotly draws no part of a segment beyond one
+    edge, so the picture is the same (only a dash pattern may start at another phase), and the NaN runs
+    deflate to almost nothing on the compressed websocket. What the figure's own view cannot show, e.g. a
+    bound far below log p, or most of a curve in an EM frame zoomed in on one iteration, is not sent.
+    plotly's "autoscale" button then shows the curves only as far as that view.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size < 2:
+        return y
+    with np.errstate(invalid="ignore"):
+        sides = [y < yr[0], y > yr[1]]
+        if xr is not None:
+            x = np.asarray(x, dtype=float)
+            sides += [x < xr[0], x > xr[1]]
+    nan = np.isnan(y)
+    hidden = nan[:-1] | nan[1:]
+    for side in sides:
+        hidden |= side[:-1] & side[1:]
+    keep = np.zeros(y.size, dtype=bool)
+    keep[:-1] |= ~hidden
+    keep[1:] |= ~hidden
+    return np.where(keep, y, np.nan)
 
 
 def _merge(obj, update: dict) -> None:

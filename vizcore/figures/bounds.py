@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, visible_only
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -35,26 +35,6 @@ def _gaps(a) -> np.ndarray:
     array, half the bytes of a JSON list and no loss of precision)."""
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan)
-
-
-def _in_view(x, y, lo: float, hi: float):
-    """``x, y`` without the stretches before and after what a view of y ∈ [lo, hi] shows.
-
-    A line segment is invisible when both its ends lie below the view, or both above, or an end is
-    NaN; the points before the first and after the last segment that can show are dropped, so plotly
-    draws the same picture from fewer numbers (a bound far from its anchor falls far below log p).
-    A curve that shows nothing keeps its first two points (a trace with no points loses its legend).
-    """
-    y = np.asarray(y, dtype=float)
-    if y.size < 2:
-        return x, y
-    below, above, nan = y < lo, y > hi, np.isnan(y)
-    hidden = (below[:-1] & below[1:]) | (above[:-1] & above[1:]) | nan[:-1] | nan[1:]
-    shown = np.flatnonzero(~hidden)
-    if shown.size == 0:
-        return x[:2], y[:2]
-    keep = slice(int(shown[0]), int(shown[-1]) + 2)
-    return x[keep], y[keep]
 
 
 def _yrange(*arrays, top_pad=0.06, bottom_pad=0.08):
@@ -116,25 +96,22 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
         elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
             below_note = top
 
-    def shown(y):  # the bounds are sent only where the view can show them (the same picture)
-        return (v, y) if yr is None else _in_view(v, y, *yr)
+    def shown(y):  # the bounds carry numbers only where the view can show them (the same picture)
+        return y if yr is None else visible_only(y, yr)
 
     fig = Figure()
     for a in range(b.shape[0]):
-        bx, by = shown(b[a])
         fig.add_trace(go.Scatter(
-            x=bx, y=by, mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+            x=v, y=shown(b[a]), mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
             name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
             meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
         ))
     if show_envelope and b.shape[0] > 0:
-        ex, ey = shown(np.max(b, axis=0))
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", meta="envelope",
+        fig.add_trace(go.Scatter(x=v, y=shown(np.max(b, axis=0)), mode="lines", meta="envelope",
                                  line=dict(color=ENVELOPE, width=2.5, dash="dash"),
                                  name=tr("envelope (max of the bounds)", lang)))
     if extra_bound is not None:
-        qx, qy = shown(_finite(extra_bound))
-        fig.add_trace(go.Scatter(x=qx, y=qy, mode="lines", meta="extra",
+        fig.add_trace(go.Scatter(x=v, y=shown(_finite(extra_bound)), mode="lines", meta="extra",
                                  line=dict(color=Q, width=2.5, dash="dot"),
                                  name=extra_label or tr("bound from a q that is no posterior", lang)))
     fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",

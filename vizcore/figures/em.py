@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour, visible_only
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old
@@ -270,30 +270,6 @@ def _x_ranges(axis, pictures, yrange) -> dict[int, list[float]]:
     return out
 
 
-def _in_view(x, y, xr, yr) -> np.ndarray:
-    """``y`` with NaN wherever a point draws nothing in the view ``xr`` × ``yr``: a point is kept when a
-    line segment from it can cross the view (its ends not both beyond the same edge, neither NaN).
-
-    The frames of an EM figure zoom in on each iteration's climb, and most of each curve lies outside
-    that view; as NaN runs, which compress to almost nothing on the (deflated) websocket, those points
-    cost little, and the picture is the same: plotly draws no part of a segment beyond one edge.
-    """
-    y = np.asarray(y, dtype=float)
-    if y.size < 2:
-        return y
-    x = np.asarray(x, dtype=float)
-    with np.errstate(invalid="ignore"):
-        sides = (y < yr[0], y > yr[1], x < xr[0], x > xr[1])
-    nan = np.isnan(y)
-    hidden = nan[:-1] | nan[1:]
-    for side in sides:
-        hidden |= side[:-1] & side[1:]
-    keep = np.zeros(y.size, dtype=bool)
-    keep[:-1] |= ~hidden
-    keep[1:] |= ~hidden
-    return np.where(keep, y, np.nan)
-
-
 def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None, xr=None) -> list[dict]:
     """The traces that change from picture to picture, as plain dicts in a fixed order:
     log p, the bound, [earlier bounds, path], the θ_old/θ_new lines, the gap, the marked points.
@@ -302,8 +278,8 @@ def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None, xr=
     q_lbl = f"q{sub(t)}" if p.kind != "start" else "q"
     told = "θ₀" if p.kind == "start" else f"θ{sub(t - 1)}"
     tnew = f"θ{sub(t)}"
-    log_p, bound = (p.log_p, p.bound) if xr is None else (_in_view(axis, p.log_p, xr, yr),
-                                                         _in_view(axis, p.bound, xr, yr))
+    log_p, bound = (p.log_p, p.bound) if xr is None else (visible_only(p.log_p, yr, axis, xr),
+                                                         visible_only(p.bound, yr, axis, xr))
     out = [
         dict(type="scatter", x=axis, y=log_p,
              hovertemplate="log p(X|θ) = %{y:.6f}<extra>%{x:.6g}</extra>"),

@@ -9,6 +9,12 @@ values on purpose in two ways only, and both are allowed here:
 * a *separator*: an isolated NaN/null among finite values (plotly's way to break a line
   into segments: ``x0, x1, None, x2, x3, None``).
 
+A third use is checked, not just allowed: *off-view blanking*
+(``vizcore.figures._style.visible_only``). A curve's points that its view cannot show are
+NaN, and then every finite point next to a NaN run lies beyond the view the trace is drawn
+in: the y-range (and x-range) of its frame, or of the figure. A NaN run next to a point
+inside the view is still a leak.
+
 Anything else is a leak: an infinity anywhere, two NaN in a row inside a series with
 finite values, a heatmap with no finite cell, or a non-finite typed array in the layout
 (axis ranges, shapes, annotations). Null in ``layout.updatemenus`` (the
@@ -46,6 +52,58 @@ def _series_problem(values: np.ndarray) -> str | None:
     return None
 
 
+def _array(v) -> np.ndarray | None:
+    if isinstance(v, dict) and all(k in v for k in _TYPED):
+        return decode(v).astype(float)
+    if isinstance(v, list):
+        return _numbers(v)
+    return None
+
+
+def _off_view(y: np.ndarray, x: np.ndarray | None, xr, yr) -> bool:
+    """Every finite point next to a NaN of ``y`` lies beyond the view ``xr`` × ``yr``."""
+    nan = np.isnan(y)
+    if not nan.any() or nan.all():
+        return False
+    edge = np.zeros(y.size, dtype=bool)
+    edge[:-1] |= nan[1:]
+    edge[1:] |= nan[:-1]
+    edge &= ~nan
+    out = (y < yr[0]) | (y > yr[1])
+    if xr is not None and x is not None and x.shape == y.shape:
+        out |= (x < xr[0]) | (x > xr[1])
+    return bool(np.all(out[edge]))
+
+
+def _ranges(layout: dict, fallback: dict):
+    def rng(axis):
+        r = (layout.get(axis) or {}).get("range") or (fallback.get(axis) or {}).get("range")
+        return r if isinstance(r, list) and len(r) == 2 and all(isinstance(v, (int, float)) for v in r) else None
+    return rng("xaxis"), rng("yaxis")
+
+
+def _blanked_paths(spec: dict) -> set[str]:
+    """Paths of the y arrays whose NaN runs are off-view blanking (see the module's docstring)."""
+    allowed = set()
+    layout = spec.get("layout") or {}
+    base = spec.get("data") or []
+    sets = [("data", base, layout, range(len(base)))]
+    for f, frame in enumerate(spec.get("frames") or []):
+        sets.append((f"frames[{f}].data", frame.get("data") or [], frame.get("layout") or {},
+                     frame.get("traces", range(len(frame.get("data") or [])))))
+    for path, traces, lay, idx in sets:
+        xr, yr = _ranges(lay, layout)
+        if yr is None:
+            continue
+        for pos, (j, tr) in enumerate(zip(idx, traces)):
+            y = _array(tr.get("y"))
+            x_src = tr.get("x", base[j].get("x") if isinstance(j, int) and j < len(base) else None)
+            x = _array(x_src) if x_src is not None else None
+            if y is not None and y.ndim == 1 and _off_view(y, x, xr, yr):
+                allowed.add(f"{path}[{pos}].y")
+    return allowed
+
+
 def _numbers(v) -> np.ndarray | None:
     """A list of numbers/nulls (any depth) as a float array; None if it holds anything else."""
     try:
@@ -58,6 +116,9 @@ def _numbers(v) -> np.ndarray | None:
 def problems(spec: dict) -> list[str]:
     """Every non-finite value in a plotly spec that is not a placeholder or a separator."""
     out: list[str] = []
+    if isinstance(spec, str):
+        spec = json.loads(spec, parse_constant=float)
+    blanked = _blanked_paths(spec)
 
     def check_array(path: str, a: np.ndarray, in_layout: bool, typed: bool = False):
         if a.dtype.kind not in "fc":
@@ -75,6 +136,8 @@ def problems(spec: dict) -> list[str]:
             return
         for r in a.reshape(1, -1):
             p = _series_problem(r)
+            if p and p.startswith("consecutive NaN") and path in blanked:
+                p = None
             if p:
                 out.append(f"{path}: {p}")
                 return

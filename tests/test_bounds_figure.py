@@ -83,3 +83,26 @@ def test_visible_only_with_an_x_range():
     y = np.full(10, 0.5)  # inside the y-range everywhere
     got = visible_only(y, (0.0, 1.0), x, (3.5, 5.5))
     assert np.flatnonzero(~np.isnan(got)).tolist() == [3, 4, 5, 6]
+
+
+def test_the_leak_check_accepts_off_view_blanking_and_nothing_more():
+    """tests/plotly_checks.py allows a NaN run only where its finite neighbours lie beyond the view."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from plotly_checks import problems
+
+    fam = _family()
+    import json
+    import plotly.io as pio
+    spec = json.loads(pio.to_json(family_figure(fam.values, fam.log_marginal, fam.anchors,
+                                                fam.anchor_log_marginal, fam.bounds)))
+    bound_y = [t["y"] for t in spec["data"] if t.get("meta") == "bound"]
+    assert all(isinstance(y, dict) and "bdata" in y for y in bound_y)  # typed arrays, as the page sends
+    assert problems(spec) == []
+    # the same NaN run, but inside the view: a leak
+    j = next(i for i, t in enumerate(spec["data"]) if t.get("meta") == "f")
+    y = np.array(fam.log_marginal, dtype=float)
+    y[100:104] = np.nan
+    spec["data"][j] = {**spec["data"][j], "y": y.tolist()}
+    assert any("consecutive NaN" in p for p in problems(spec))

@@ -96,22 +96,35 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
         elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
             below_note = top
 
-    def shown(y):  # the bounds carry numbers only where the view can show them (the same picture)
-        return y if yr is None else visible_only(y, yr)
+    def shown(y):
+        """(x, y) of a bound with numbers only where the view can show them (the same picture): NaN
+        inside, and the stretches before the first and after the last such number cut away. The
+        websocket deflates with a 4 KB window, so a whole x grid per trace would cost its full size."""
+        if yr is None:
+            return v, y
+        z = visible_only(y, yr)
+        idx = np.flatnonzero(~np.isnan(z))
+        if idx.size == 0:  # nothing shows: two points below the view keep the trace (and its legend entry)
+            return v[:2], np.asarray(y, dtype=float)[:2]
+        keep = slice(int(idx[0]), int(idx[-1]) + 1)
+        return v[keep], z[keep]
 
     fig = Figure()
     for a in range(b.shape[0]):
+        bx, by = shown(b[a])
         fig.add_trace(go.Scatter(
-            x=v, y=shown(b[a]), mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+            x=bx, y=by, mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
             name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
             meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
         ))
     if show_envelope and b.shape[0] > 0:
-        fig.add_trace(go.Scatter(x=v, y=shown(np.max(b, axis=0)), mode="lines", meta="envelope",
+        ex, ey = shown(np.max(b, axis=0))
+        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", meta="envelope",
                                  line=dict(color=ENVELOPE, width=2.5, dash="dash"),
                                  name=tr("envelope (max of the bounds)", lang)))
     if extra_bound is not None:
-        fig.add_trace(go.Scatter(x=v, y=shown(_finite(extra_bound)), mode="lines", meta="extra",
+        qx, qy = shown(_finite(extra_bound))
+        fig.add_trace(go.Scatter(x=qx, y=qy, mode="lines", meta="extra",
                                  line=dict(color=Q, width=2.5, dash="dot"),
                                  name=extra_label or tr("bound from a q that is no posterior", lang)))
     fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",

@@ -114,7 +114,7 @@ def take(model, batch, i: int):
 def _moving_components(model, batch) -> np.ndarray | None:
     """(K,) mask of the mixture components whose parameters differ somewhere in the batch;
     None for a model whose parameters are not per component (genetic linkage)."""
-    if model.Params(**{n: getattr(batch, n)[0] for n in model.param_names}).n_components == 0:
+    if "weights" not in model.param_names:  # the mixtures' parameters are per component
         return None
     g, moving = batch_size(model, batch), None
     for n in model.param_names:
@@ -147,10 +147,10 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
     rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
     step = max(1, CHUNK_ELEMENTS // (rows * k))
     out = np.zeros(g)
-    for s in range(0, g, step):
-        sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in names})
-        for r in range(0, len(x), rows):
-            with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):
+        for s in range(0, g, step):
+            sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in names})
+            for r in range(0, len(x), rows):
                 lj = model.log_joint(x[r:r + rows], sub)
                 out[s:s + step] += logsumexp_last(lj, None if rest is None else rest[r:r + rows]).sum(-1)
     return out

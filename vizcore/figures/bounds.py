@@ -25,14 +25,8 @@ TEXT_SIZE = 14
 
 
 def _finite(a) -> np.ndarray:
-    """A float array with NaN/±inf replaced by NaN (plotly draws gaps there)."""
-    a = np.asarray(a, dtype=float)
-    return np.where(np.isfinite(a), a, np.nan)
-
-
-def _gaps(a) -> np.ndarray:
-    """``a`` as floats with every non-finite entry NaN: a gap in plotly's contours (sent as a typed
-    array, half the bytes of a JSON list and no loss of precision)."""
+    """A float array with NaN/±inf replaced by NaN (plotly draws gaps there; contours too). Sent as a
+    typed array: half the bytes of a JSON list and no loss of precision."""
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan)
 
@@ -178,7 +172,7 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
             lo = hi - 1.0
         size = (hi - lo) / 16
         fig.add_trace(go.Contour(
-            x=vx, y=vy, z=_gaps(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
+            x=vx, y=vy, z=_finite(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
             contours=dict(start=lo, end=hi, size=size, coloring="fill"), line=dict(width=0.5, color="white"),
             colorbar=dict(title=dict(text="log p(X|θ)", side="right"), thickness=14),
             name="log p(X|θ)", hovertemplate="%{x:.4g}, %{y:.4g}<br>log p = %{z:.3f}<extra></extra>",
@@ -186,7 +180,7 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
         if bound is not None:
             B = np.asarray(bound, dtype=float)
             fig.add_trace(go.Contour(
-                x=vx, y=vy, z=_gaps(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
+                x=vx, y=vy, z=_finite(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
                 contours=dict(start=lo, end=hi, size=2 * size, coloring="lines"), line=dict(width=2, dash="dot"),
                 name=tr("bound L(q_θ′, θ)", lang), showlegend=True,
                 hovertemplate="L = %{z:.3f}<extra></extra>",

@@ -169,3 +169,37 @@ def test_the_half_step_is_in_the_address(page, server):
     assert page.get_by_role("button", name="M-step", exact=True).is_enabled()
     assert page.get_by_role("button", name="E-step", exact=True).is_disabled()
     _no_errors(page, server)
+
+
+def test_scrubbed_frames_draw_what_the_server_draws_at_that_half_step(page, server):
+    """A frame may leave out a curve its base frame already sends (``baseframe``); plotly merges it back in the
+    browser. Scrubbed to a frame, the figure must draw exactly what the server sends for that half-step, where
+    Python merges the frames (``vizcore.figures.em.resolved_frame``): the same title and the same numbers."""
+    _click(page, "E-step")
+    param = page.url.split("?")[1].split("=")[0]
+    page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+                             window.__animated = 0; gd.on('plotly_animated', () => { window.__animated += 1; }); }""")
+    inherited = set(page.evaluate("""() => document.querySelector('.js-plotly-plot')._transitionData._frames
+                                        .filter(f => f.baseframe !== undefined).map(f => +f.name)"""))
+    assert inherited, "some frames leave a repeated curve to their base frame"
+    seen = {}
+    for target in (3, 4, 21):  # 3 (E-step 2) and 21 (E-step 11) take log p from the frame before them
+        before = page.evaluate("() => window.__animated")
+        # what a click on the frame slider's step does: its own animate command (the rail's clickable
+        # width is a few pixels per step, too narrow to aim at one step)
+        page.evaluate("""(i) => { const gd = document.querySelector('.js-plotly-plot');
+                                  const step = gd._fullLayout.sliders[0].steps[i];
+                                  return Plotly.animate(gd, step.args[0], step.args[1]); }""", target)
+        page.wait_for_function(f"() => window.__animated > {before}", timeout=10000)
+        page.wait_for_timeout(200)
+        f = _figure(page)
+        seen[f["active"]] = f
+    assert sorted(seen) == [3, 4, 21] and {3, 21} <= inherited, (sorted(seen), sorted(inherited))
+    for step, scrubbed in seen.items():
+        _open(page, server, f"?{param}={step}")
+        served = _figure(page)
+        assert served["active"] == step
+        assert served["title"] == scrubbed["title"]
+        assert served["logp"] == scrubbed["logp"] and served["bound"] == scrubbed["bound"], step
+        assert any(v is not None for v in served["logp"])
+    _no_errors(page, server)

@@ -11,6 +11,7 @@ import base64
 import csv
 import io
 import json
+import zlib
 
 import numpy as np
 import plotly.io as pio
@@ -242,6 +243,16 @@ def _fig_json(fig):
     return json.loads(pio.to_json(fig, validate=False))
 
 
+def _resolved(spec) -> list[dict]:
+    """Every frame as plotly draws it: merged onto its baseframe chain, traces in index order."""
+    out = []
+    for i in range(len(spec["frames"])):
+        f = emfig.resolved_frame(spec["frames"], i)
+        order = np.argsort(f["traces"])
+        out.append({**f, "traces": [f["traces"][k] for k in order], "data": [f["data"][k] for k in order]})
+    return out
+
+
 def _decode(v) -> np.ndarray:
     """A plotly JSON array (list, or base64 typed array) as floats."""
     if isinstance(v, dict):
@@ -300,14 +311,15 @@ def test_bound_figure_sends_what_no_frame_changes_once():
     fr = ev.coordinate_frames(model, x, trace, "means[0]", np.linspace(lo, hi, 120))
     pics = emfig.coordinate_pictures(fr, trace, "means[0]", range(2 * trace.n_iter + 1))
     spec = _fig_json(emfig.bound_figure(fr.axis, pics, 0, trace, xlabel="μ"))
+    frames = _resolved(spec)
     for j in (0, 1):
         assert np.array_equal(_decode(spec["data"][j]["x"]), fr.axis)
-        assert all("x" not in f["data"][j] for f in spec["frames"])
-        assert all("y" in f["data"][j] for f in spec["frames"])
-    assert all("hovertemplate" not in f["data"][0] for f in spec["frames"])
-    assert len({f["data"][1]["hovertemplate"] for f in spec["frames"]}) > 1, "L(q_t, θ) names its own q_t"
+        assert all("x" not in f["data"][j] for f in frames)
+        assert all("y" in f["data"][j] for f in frames)
+    assert all("hovertemplate" not in f["data"][0] for f in frames)
+    assert len({f["data"][1]["hovertemplate"] for f in frames}) > 1, "L(q_t, θ) names its own q_t"
     # a property that differs between frames stays in every frame (the marked points move)
-    assert all("x" in f["data"][-1] for f in spec["frames"])
+    assert all("x" in f["data"][-1] for f in frames)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -323,10 +335,11 @@ def test_frames_send_the_curves_only_where_their_view_shows_them(name):
     spec = _fig_json(emfig.bound_figure(fr.axis, pics, 0, trace, xlabel=coord))
     axis = fr.axis
     blanked = 0
-    for p, frame in zip(pics, spec["frames"]):
-        (x0, x1), (y0, y1) = frame["layout"]["xaxis"]["range"], frame["layout"]["yaxis"]["range"]
+    for i, p in enumerate(pics):
+        drawn = emfig.at_frame(spec, i)  # a curve no frame changes is sent once, in the figure's own traces
+        (x0, x1), (y0, y1) = drawn["layout"]["xaxis"]["range"], drawn["layout"]["yaxis"]["range"]
         for j, full in ((0, p.log_p), (1, p.bound)):
-            sent = _decode(frame["data"][j]["y"])
+            sent = _decode(drawn["data"][j]["y"])
             full = np.where(np.isfinite(full), full, np.nan)
             kept = ~np.isnan(sent)
             np.testing.assert_array_equal(sent[kept], full[kept])
@@ -338,6 +351,70 @@ def test_frames_send_the_curves_only_where_their_view_shows_them(name):
                         a, b = (full[i], full[k]), (axis[i], axis[k])
                         assert (max(a) < y0 or min(a) > y1 or max(b) < x0 or min(b) > x1), (p.step, j, i)
     assert blanked > 0
+
+
+def _wire_bytes(spec) -> int:
+    """Deflated as Streamlit 1.67's websocket deflates (uvicorn: a 4 KB window, memLevel 5; bench/README.md)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -12, 5)
+    raw = json.dumps(spec).encode()
+    return len(c.compress(raw) + c.flush(zlib.Z_SYNC_FLUSH))
+
+
+@pytest.mark.parametrize("view", ["coordinate", "line"])
+@pytest.mark.parametrize("name", MODELS)
+def test_frames_send_a_repeated_curve_once(name, view, monkeypatch):
+    """A trace equal to the previous frame's is left out of a frame whose baseframe is that frame (log p at θ_t
+    after the M-step and before the next E-step; in the line view both curves of an E- and its M-step): every
+    frame, merged onto its chain, is exactly the frame sent without sharing, and the spec is smaller on the wire."""
+    model, x, init, trace = setup(name, 8)
+    if view == "coordinate":
+        coord = teaching.selectable_coordinates(model, init)[0]
+        lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+        fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 150))
+        pics = emfig.coordinate_pictures(fr, trace, coord, range(2 * trace.n_iter + 1))
+    else:
+        fr = ev.step_line_frames(model, x, trace)
+        pics = emfig.line_pictures(fr, trace, range(2 * trace.n_iter + 1))
+
+    def build():
+        return _fig_json(emfig.bound_figure(fr.axis, pics, 3, trace, xlabel="θ"))
+
+    shared = build()
+    monkeypatch.setattr(emfig, "_inherit_repeats", lambda frames: None)
+    whole = build()
+    assert shared["data"] == whole["data"] and shared["layout"] == whole["layout"]
+    assert len(shared["frames"]) == len(whole["frames"])
+    for f, full in zip(_resolved(shared), whole["frames"]):
+        assert f == {k: full[k] for k in ("name", "traces", "data", "layout")}
+    inheriting = [f for f in shared["frames"] if "baseframe" in f]
+    assert inheriting and all(f["baseframe"] == prev["name"] and len(f["traces"]) < len(prev_full["traces"])
+                              for f, prev, prev_full in zip(shared["frames"][1:], shared["frames"], whole["frames"])
+                              if "baseframe" in f)
+    gone = {j for f in inheriting for j in range(2) if j not in f["traces"]}
+    # the bound repeats when the E- and M-step draw it along the same slice: the line view, or one parameter
+    assert gone == ({0, 1} if view == "line" or len(model.coordinates(init)) == 1 else {0}), gone
+    assert _wire_bytes(shared) < _wire_bytes(whole)
+
+
+def test_resolved_frame_merges_like_plotly_compute_frame():
+    """plotly.js ``Plots.computeFrame``: follow ``baseframe`` (stopping at a cycle), merge from the base up;
+    a trace merges key by key (nested objects too), arrays and other values are replaced."""
+    frames = [
+        dict(name="a", traces=[0, 1], data=[dict(y=[1, 2], marker=dict(size=3, color="red")), dict(y=[5])],
+             layout=dict(title=dict(text="A"), xaxis=dict(range=[0, 1]))),
+        dict(name="b", baseframe="a", traces=[1], data=[dict(y=[6, 7], marker=dict(size=9))],
+             layout=dict(xaxis=dict(range=[2, 3]))),
+        dict(name="c", baseframe="b", traces=[0], data=[dict(marker=dict(color="blue"))]),
+        dict(name="d", baseframe="e", traces=[0], data=[dict(y=[0])]),
+        dict(name="e", baseframe="d", traces=[1], data=[dict(y=[9])]),
+    ]
+    c = emfig.resolved_frame(frames, 2)
+    assert c["traces"] == [0, 1]
+    assert c["data"] == [dict(y=[1, 2], marker=dict(size=3, color="blue")), dict(y=[6, 7], marker=dict(size=9))]
+    assert c["layout"] == dict(title=dict(text="A"), xaxis=dict(range=[2, 3]))
+    d = emfig.resolved_frame(frames, 3)
+    assert d["traces"] == [1, 0] and d["data"] == [dict(y=[9]), dict(y=[0])]
+    assert emfig.resolved_frame(frames, 0)["data"] == frames[0]["data"]
 
 
 def test_on_slice_is_true_for_one_parameter_models_only_when_nothing_else_moves():
@@ -420,3 +497,23 @@ def test_styling_then_selecting_a_frame_draws_what_selecting_then_styling_draws(
             after = apply(copy.deepcopy(emfig.at_frame(base, i)))
             assert json.dumps(emfig.at_frame(styled, i), sort_keys=True) == json.dumps(after, sort_keys=True), \
                 (name, view, style, i)
+
+
+def test_data_1d_draws_each_component_and_their_sum_exactly_where_plotly_puts_them():
+    """The density curves carry x0 and dx instead of x (plotly.js draws point i at x0 + i·dx, in that order
+    of operations): each curve, evaluated at those x, is π_k N(x | μ_k, σ²_k) (scipy) and the last their sum."""
+    from scipy.stats import norm
+    x = vc.load_dataset("faithful_waiting")
+    w, m, v = np.array([0.35, 0.65]), np.array([54.6, 80.1]), np.array([34.4, 34.0])
+    spec = _fig_json(emfig.data_1d(x, w, m, v, title="t"))
+    curves = [tr for tr in spec["data"] if tr["type"] == "scatter" and tr.get("mode") == "lines"]
+    assert len(curves) == 3 and all("x" not in tr for tr in curves)
+    for k, tr in enumerate(curves):
+        y = _decode(tr["y"])
+        xs = tr["x0"] + np.arange(y.size) * tr["dx"]
+        want = (w * norm.pdf(xs[:, None], m, np.sqrt(v))).sum(1) if k == 2 else w[k] * norm.pdf(xs, m[k], np.sqrt(v[k]))
+        np.testing.assert_allclose(y, want, rtol=1e-12)
+        assert xs[0] < x.min() and xs[-1] > x.max() and xs[-1] == pytest.approx(x.max() + 0.1 * np.ptp(x))
+    points = spec["data"][-1]
+    jitter = _decode(points["y"])
+    assert jitter.size == x.size and (jitter < 0).all() and np.unique(jitter).size > 8

@@ -270,20 +270,18 @@ def _x_ranges(axis, pictures, yrange) -> dict[int, list[float]]:
     return out
 
 
-def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None, xr=None) -> list[dict]:
+def _frame_traces(p: StepPicture, axis, yr, *, staircase: bool, axis_e=None) -> list[dict]:
     """The traces that change from picture to picture, as plain dicts in a fixed order:
     log p, the bound, [earlier bounds, path], the θ_old/θ_new lines, the gap, the marked points.
-    With ``xr``, the two curves carry numbers only where the view ``xr`` × ``yr`` shows them."""
+    The two curves are whole here (:func:`_blank_curves` thins them for the views that show them)."""
     t = p.t
     q_lbl = f"q{sub(t)}" if p.kind != "start" else "q"
     told = "θ₀" if p.kind == "start" else f"θ{sub(t - 1)}"
     tnew = f"θ{sub(t)}"
-    log_p, bound = (p.log_p, p.bound) if xr is None else (visible_only(p.log_p, yr, axis, xr),
-                                                         visible_only(p.bound, yr, axis, xr))
     out = [
-        dict(type="scatter", x=axis, y=log_p,
+        dict(type="scatter", x=axis, y=p.log_p,
              hovertemplate="log p(X|θ) = %{y:.6f}<extra>%{x:.6g}</extra>"),
-        dict(type="scatter", x=axis, y=bound,
+        dict(type="scatter", x=axis, y=p.bound,
              hovertemplate=f"L({q_lbl}, θ)" + " = %{y:.6f}<extra>%{x:.6g}</extra>"),
     ]
     if staircase:
@@ -358,7 +356,7 @@ def _same(a, b) -> bool:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and bool(np.array_equal(a, b)))
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
     return type(a) is type(b) and a == b
 
 
@@ -375,6 +373,84 @@ def _drop_constants(frames: list[dict], data: list[dict]) -> None:
                     and _same(data[j][key], first[key]):
                 for f in frames:
                     del f["data"][pos][key]
+
+
+def _blank_curves(raw: list[list[dict]], views: list[tuple], axis, curves=(0, 1)) -> None:
+    """Give the curves of each frame (``raw[i][j]["y"]``, in place) numbers only where a view shows them.
+
+    ``views[i]`` is frame i's (x-range, y-range). Consecutive frames that draw the same curve (log p at
+    θ_t after the M-step and before the next E-step; both curves of an E- and M-step in the line view)
+    share one array, blanked outside the union of their views: each view draws the same as with its own
+    blanking (a point kept for another view only ends segments beyond this view's edges), and
+    :func:`_inherit_repeats` then sends that array once."""
+    n = len(raw)
+    for j in curves:
+        i = 0
+        while i < n:
+            k = i + 1
+            while k < n and _same_trace(raw[k][j], raw[i][j]):
+                k += 1
+            y = np.asarray(raw[i][j]["y"], dtype=float)
+            keep = np.zeros(y.shape, dtype=bool)
+            for m in range(i, k):
+                keep |= ~np.isnan(visible_only(y, views[m][1], axis, views[m][0]))
+            sent = np.where(keep, y, np.nan)
+            for m in range(i, k):
+                raw[m][j] = {**raw[m][j], "y": sent}
+            i = k
+
+
+def _same_trace(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+def _inherit_repeats(frames: list[dict]) -> None:
+    """Leave out of each frame (in place) every trace equal to the previous frame's, and name that frame
+    its ``baseframe``: plotly merges a frame onto its base chain before drawing it
+    (``Plots.computeFrame``), so each frame draws the same and a repeated curve is sent once.
+    :func:`resolved_frame` does that merge here."""
+    full = [list(f["data"]) for f in frames]
+    for i in range(len(frames) - 1, 0, -1):
+        f, prev = frames[i], frames[i - 1]
+        same = [pos for pos, (j, tr) in enumerate(zip(f["traces"], full[i]))
+                if j in prev["traces"] and _same_trace(tr, full[i - 1][prev["traces"].index(j)])]
+        if not same:
+            continue
+        f["data"] = [tr for pos, tr in enumerate(f["data"]) if pos not in same]
+        f["traces"] = [j for pos, j in enumerate(f["traces"]) if pos not in same]
+        f["baseframe"] = prev["name"]
+
+
+def _extend(base, top):
+    """plotly's ``extendDeepNoArrays``: dicts merge key by key, anything else (arrays too) is replaced."""
+    if isinstance(base, dict) and isinstance(top, dict):
+        out = dict(base)
+        for k, v in top.items():
+            out[k] = _extend(base.get(k), v)
+        return out
+    return top
+
+
+def resolved_frame(frames: list[dict], i: int) -> dict:
+    """Frame ``i`` merged onto its ``baseframe`` chain, as plotly's ``Plots.computeFrame`` does before
+    drawing it: what frame ``i`` draws, with every trace it changes (``traces`` in the order they come)."""
+    by_name = {str(f["name"]): f for f in frames}
+    chain = [frames[i]]
+    while chain[-1].get("baseframe") is not None and str(chain[-1]["baseframe"]) in by_name:
+        nxt = by_name[str(chain[-1]["baseframe"])]
+        if any(nxt is c for c in chain):
+            break
+        chain.append(nxt)
+    traces, data, layout = [], [], {}
+    for f in reversed(chain):
+        layout = _extend(layout, f.get("layout") or {})
+        for j, tr in zip(f.get("traces", range(len(f.get("data") or []))), f.get("data") or []):
+            if j in traces:
+                data[traces.index(j)] = _extend(data[traces.index(j)], tr)
+            else:
+                traces.append(j)
+                data.append(tr)
+    return dict(name=frames[i]["name"], traces=traces, data=data, layout=layout)
 
 
 def _merge(style: dict, data: dict) -> dict:
@@ -433,16 +509,17 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
 
     def xrange(p):
         return xr.get(max(p.t, 1), [float(axis.min()), float(axis.max())])
-    data = [_merge(st, d) for st, d in zip(styles, _frame_traces(cur, axis, yrange(cur), staircase=staircase,
-                                                                   axis_e=axis_e, xr=xrange(cur)))]
+    raw = [_frame_traces(p, axis, yrange(p), staircase=staircase, axis_e=axis_e) for p in pictures]
+    _blank_curves(raw, [(xrange(p), yrange(p)) for p in pictures], axis, curves=(0, 1))
+    data = [_merge(st, d) for st, d in zip(styles, raw[current])]
     n_changing = len(data)
     data += _legend_entries(lang)
-    frames = [dict(name=str(p.step), traces=list(range(n_changing)),
-                   data=_frame_traces(p, axis, yrange(p), staircase=staircase, axis_e=axis_e, xr=xrange(p)),
+    frames = [dict(name=str(p.step), traces=list(range(n_changing)), data=traces,
                    layout=dict(title=dict(text=f"<b>{_title(p, lang)}</b>"), yaxis=dict(range=yrange(p)),
                                xaxis=dict(range=xrange(p))))
-              for p in pictures]
+              for p, traces in zip(pictures, raw)]
     _drop_constants(frames, data)
+    _inherit_repeats(frames)
     fig = FramedFigure(data=data)
     base_layout(fig, title=f"<b>{_title(cur, lang)}</b>", xaxis=xlabel, yaxis="log p(X|θ),  L(q, θ)", height=height)
     fig.update_layout(
@@ -468,7 +545,7 @@ def at_frame(spec: dict, i: int) -> dict:
     frames = spec.get("frames") or []
     if not 0 <= int(i) < len(frames):
         raise ValueError(f"i: expected a frame index in [0, {len(frames) - 1}], got {i!r}")
-    frame = frames[int(i)]
+    frame = resolved_frame(frames, int(i))
     data = list(spec["data"])
     for j, tr in zip(frame.get("traces", range(len(frame["data"]))), frame["data"]):
         data[j] = _merge(data[j], tr)
@@ -554,6 +631,7 @@ def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: s
     )] + [_merge(st, d) for st, d in zip(styles, path_traces(steps[current]))])
     frames = [dict(name=str(s), data=path_traces(s), traces=[1, 2],
                    layout=dict(title=dict(text=f"<b>{_plane_title(s, trace, lang)}</b>"))) for s in steps]
+    _inherit_repeats(frames)  # the path after the M-step is the path before the next E-step
     base_layout(fig, title=f"<b>{_plane_title(steps[current], trace, lang)}</b>", xaxis=xlabel, yaxis=ylabel, height=height)
     fig.update_layout(title=dict(font=dict(size=13), x=0.01, xanchor="left"), showlegend=False,
                       margin=dict(l=10, r=10, t=40, b=124))
@@ -586,7 +664,10 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
     w, m, v = (np.asarray(a, float) for a in (weights, means, variances))
     lo, hi = float(x.min()), float(x.max())
     pad = 0.1 * (hi - lo if hi > lo else 1.0)
-    grid = np.linspace(lo - pad, hi + pad, 300)
+    # the curves' x as x0 + i·dx, which plotly.js computes exactly so (``makeCalcdata``): three traces
+    # share it, and it is sent as two numbers instead of three 300-point arrays
+    x0, dx = lo - pad, (hi - lo + 2 * pad) / 299
+    grid = x0 + np.arange(300) * dx
     comp = w[None, :] * _normal_pdf(grid[:, None], m[None, :], v[None, :])
     bins = int(np.clip(np.sqrt(x.size) * 1.5, 10, 40))
     heights, edges = np.histogram(x, bins=bins, density=True)
@@ -596,16 +677,17 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
                         hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
     for k in range(w.size):
         fig.add_trace(go.Scatter(
-            x=grid, y=comp[:, k], mode="lines", name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
+            x0=x0, dx=dx, y=comp[:, k], mode="lines", name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
             line=dict(color=component_colour(k), width=2.5), fill="tozeroy",
             fillcolor=_rgba(component_colour(k), 0.10),
             hovertemplate=f"π{sub(k + 1)}·N = " + "%{y:.4g}<extra>x = %{x:.4g}</extra>"))
-    fig.add_trace(go.Scatter(x=grid, y=comp.sum(1), mode="lines", name="p(x|θ)", line=dict(color=LOG_P, width=3),
+    fig.add_trace(go.Scatter(x0=x0, dx=dx, y=comp.sum(1), mode="lines", name="p(x|θ)", line=dict(color=LOG_P, width=3),
                              hovertemplate="p(x|θ) = %{y:.4g}<extra>x = %{x:.4g}</extra>"))
     ymax = float(max(heights.max(), comp.sum(1).max()))
     idx = thin(x.size, 400)
     rng = np.random.default_rng(seed)
-    jitter = -ymax * (0.05 + 0.10 * rng.random(idx.size))
+    # a vertical spread with no meaning (the hover shows x and q): 16 levels as 32-bit floats deflate to little
+    jitter = (-ymax * (0.05 + 0.10 * rng.integers(0, 16, idx.size) / 15)).astype(np.float32)
     if resp is None:
         colours = NONE
         hover = "x = %{x:.4g}<extra>" + tr("no q yet: press E-step", lang) + "</extra>"

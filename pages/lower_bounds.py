@@ -10,7 +10,7 @@ from pages._model_controls import coordinate_label, coordinate_latex, model_cont
 from vizcore import teaching
 from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
 
-GRID = 300          # points of the coordinate grid (plus the anchors: ≤ 320 per curve)
+GRID = 300          # at least this many evenly spaced points, the anchors among them (≤ 321 per curve)
 PLANE = 48          # 48 × 48 grid for the 2-D view up to N = 1,000 rows; fewer beyond (teaching.grid_side)
 MAX_ANCHORS = 20
 
@@ -20,8 +20,7 @@ MAX_ANCHORS = 20
 def compute_family(model_name: str, x, params, coord: str, n_anchors: int):
     model = vc.get_model(model_name)
     lo, hi = teaching.coordinate_range(model, x, params, coord)
-    anchors = teaching.anchor_positions(lo, hi, n_anchors)
-    values = teaching.grid_with(lo, hi, GRID, anchors)
+    values, anchors = teaching.anchored_grid(lo, hi, n_anchors, GRID)
     fam = vc.bound_family(model, x, params, coord, values, anchors)
     return fam, teaching.summarise_family(fam.values, fam.log_marginal, fam.bounds)
 

@@ -97,8 +97,12 @@ def _blanked_paths(spec: dict) -> set[str]:
             continue
         for pos, (j, tr) in enumerate(zip(idx, traces)):
             y = _array(tr.get("y"))
-            x_src = tr.get("x", base[j].get("x") if isinstance(j, int) and j < len(base) else None)
+            own = base[j] if isinstance(j, int) and j < len(base) else {}
+            x_src = tr.get("x", own.get("x"))
             x = _array(x_src) if x_src is not None else None
+            x0, dx = tr.get("x0", own.get("x0")), tr.get("dx", own.get("dx"))
+            if x is None and y is not None and isinstance(x0, (int, float)) and isinstance(dx, (int, float)):
+                x = x0 + np.arange(y.size) * dx  # plotly.js's x of a trace given x0 and dx
             if y is not None and y.ndim == 1 and _off_view(y, x, xr, yr):
                 allowed.add(f"{path}[{pos}].y")
     return allowed

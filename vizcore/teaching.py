@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from ._validation import check_int
 from .inference import _model, _params, interpolate_resp, posterior, prior_resp
 from .views import bound_from_resp, log_marginal_batch, plane, vary
 
@@ -175,6 +176,23 @@ def anchor_positions(lo: float, hi: float, n_anchors: int) -> np.ndarray:
     if a < 1:
         raise ValueError(f"n_anchors: expected a whole number ≥ 1, got {n_anchors}")
     return lo + (np.arange(a) + 0.5) * (hi - lo) / a
+
+
+def anchored_grid(lo: float, hi: float, n_anchors: int, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """An evenly spaced grid of [lo, hi] with at least ``n`` points, and ``n_anchors`` of its points at the
+    centres of equal cells of [lo, hi] (:func:`anchor_positions`, to rounding): (values, anchors).
+
+    The grid is ``lo + i·dx``, the way plotly.js computes a trace's ``x0 + i·dx``, so a figure can send
+    curves on it without their x (``vizcore.figures._style.linear_axis``); the anchors are grid points,
+    so every bound touches log p at a drawn point."""
+    a = check_int(n_anchors, "n_anchors", 1, 10_000)
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"lo, hi: expected finite numbers with lo < hi, got {lo!r}, {hi!r}")
+    m = max(1, -(-int(n) // (2 * a)))  # ceil(n / 2a): a cell is 2m steps wide, its centre m steps in
+    size = 2 * a * m + 1
+    values = lo + np.arange(size) * ((hi - lo) / (size - 1))
+    return values, values[(2 * np.arange(a) + 1) * m]
 
 
 def grid_with(lo: float, hi: float, n: int, extra=()) -> np.ndarray:

@@ -33,6 +33,31 @@ def component_symbol(k: int) -> str:
     return SYMBOLS[k % len(SYMBOLS)]
 
 
+def linear_axis(x) -> tuple[float, float] | None:
+    """(x0, dx) when ``x[i]`` is exactly ``x0 + i·dx`` in float64, else None.
+
+    plotly.js computes a trace's x from ``x0`` and ``dx`` in that order of operations
+    (``makeCalcdata``: ``v0 + i * dv``), so a trace given (x0, dx) instead of ``x`` draws its points at
+    exactly these x, and sends two numbers instead of an array (:func:`vizcore.teaching.anchored_grid`
+    builds such grids)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or x.size < 2 or not np.isfinite(x).all():
+        return None
+    x0 = float(x[0])
+    steps = np.arange(x.size)
+    est = float((x[-1] - x[0]) / (x.size - 1))  # within a few units in the last place of the dx used
+    if not est > 0:
+        return None
+    below, above = [est], [est]
+    for _ in range(4):
+        below.append(float(np.nextafter(below[-1], -np.inf)))
+        above.append(float(np.nextafter(above[-1], np.inf)))
+    for dx in [est] + [d for pair in zip(below[1:], above[1:]) for d in pair]:
+        if np.array_equal(x0 + steps * dx, x):
+            return x0, dx
+    return None
+
+
 def visible_only(y, yr, x=None, xr=None) -> np.ndarray:
     """``y`` with NaN wherever a point draws nothing in the view ``yr`` (and ``xr`` over ``x``, if given).
 

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, visible_only
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, linear_axis, visible_only
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -90,38 +90,43 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
         elif top < yr[0]:  # far below: keep f readable and say where the dotted bound went
             below_note = top
 
+    lin = linear_axis(v)
+
     def shown(y):
-        """(x, y) of a bound with numbers only where the view can show them (the same picture): NaN
-        inside, and the stretches before the first and after the last such number cut away. The
-        websocket deflates with a 4 KB window, so a whole x grid per trace would cost its full size."""
-        if yr is None:
-            return v, y
-        z = visible_only(y, yr)
+        """The x and y of a bound with numbers only where the view can show them (the same picture).
+        On an evenly spaced grid (:func:`~vizcore.teaching.anchored_grid`) the x is x0 + i·dx and y keeps
+        its length, NaN where hidden: two numbers and NaN runs, which deflate to almost nothing. Otherwise
+        x is sent, and the blanked stretches before the first and after the last number are cut away (the
+        websocket deflates with a 4 KB window, so a whole x grid per trace would cost its full size)."""
+        y = np.asarray(y, dtype=float)
+        z = y if yr is None else visible_only(y, yr)
         idx = np.flatnonzero(~np.isnan(z))
-        if idx.size == 0:  # nothing shows: two points below the view keep the trace (and its legend entry)
-            return v[:2], np.asarray(y, dtype=float)[:2]
+        if idx.size == 0 and yr is not None:  # nothing shows: two points below the view keep the trace
+            z, idx = np.where(np.arange(y.size) < 2, y, np.nan), np.arange(min(2, y.size))  # (and its legend entry)
+        if lin is not None:
+            return dict(x0=lin[0], dx=lin[1], y=z)
+        if yr is None or idx.size == 0:
+            return dict(x=v, y=z)
         keep = slice(int(idx[0]), int(idx[-1]) + 1)
-        return v[keep], z[keep]
+        return dict(x=v[keep], y=z[keep])
 
     fig = Figure()
     for a in range(b.shape[0]):
-        bx, by = shown(b[a])
         fig.add_trace(go.Scatter(
-            x=bx, y=by, mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+            **shown(b[a]), mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
             name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
             meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
         ))
     if show_envelope and b.shape[0] > 0:
-        ex, ey = shown(np.max(b, axis=0))
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", meta="envelope",
+        fig.add_trace(go.Scatter(**shown(np.max(b, axis=0)), mode="lines", meta="envelope",
                                  line=dict(color=ENVELOPE, width=2.5, dash="dash"),
                                  name=tr("envelope (max of the bounds)", lang)))
     if extra_bound is not None:
-        qx, qy = shown(_finite(extra_bound))
-        fig.add_trace(go.Scatter(x=qx, y=qy, mode="lines", meta="extra",
+        fig.add_trace(go.Scatter(**shown(_finite(extra_bound)), mode="lines", meta="extra",
                                  line=dict(color=Q, width=2.5, dash="dot"),
                                  name=extra_label or tr("bound from a q that is no posterior", lang)))
-    fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
+    fig.add_trace(go.Scatter(**(dict(x=v) if lin is None else dict(x0=lin[0], dx=lin[1])), y=f, mode="lines",
+                             line=dict(color=LOG_P, width=3), meta="f",
                              name="f(θ) = log p(X|θ)", hovertemplate="log p = %{y:.3f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=np.asarray(anchors, dtype=float), y=_finite(anchor_log_marginal), mode="markers",
                              meta="touch", marker=dict(size=9, color="white", line=dict(color=ELBO, width=2.5)),
@@ -165,6 +170,9 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
     vx, vy = np.asarray(values_x, dtype=float), np.asarray(values_y, dtype=float)
     F = np.asarray(log_marginal, dtype=float)
     ok = F[np.isfinite(F)]
+    lin_x, lin_y = linear_axis(vx), linear_axis(vy)  # evenly spaced: x0/dx, y0/dy, as plotly.js computes them
+    axes = {**(dict(x=vx) if lin_x is None else dict(x0=lin_x[0], dx=lin_x[1])),
+            **(dict(y=vy) if lin_y is None else dict(y0=lin_y[0], dy=lin_y[1]))}
     fig = Figure()
     if ok.size:
         lo, hi = float(np.quantile(ok, 0.10)), float(ok.max())
@@ -172,7 +180,7 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
             lo = hi - 1.0
         size = (hi - lo) / 16
         fig.add_trace(go.Contour(
-            x=vx, y=vy, z=_finite(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
+            **axes, z=_finite(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
             contours=dict(start=lo, end=hi, size=size, coloring="fill"), line=dict(width=0.5, color="white"),
             colorbar=dict(title=dict(text="log p(X|θ)", side="right"), thickness=14),
             name="log p(X|θ)", hovertemplate="%{x:.4g}, %{y:.4g}<br>log p = %{z:.3f}<extra></extra>",
@@ -180,7 +188,7 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
         if bound is not None:
             B = np.asarray(bound, dtype=float)
             fig.add_trace(go.Contour(
-                x=vx, y=vy, z=_finite(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
+                **axes, z=_finite(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
                 contours=dict(start=lo, end=hi, size=2 * size, coloring="lines"), line=dict(width=2, dash="dot"),
                 name=tr("bound L(q_θ′, θ)", lang), showlegend=True,
                 hovertemplate="L = %{z:.3f}<extra></extra>",

@@ -153,8 +153,7 @@ def bound_family_figure(o: FigureOptions) -> go.Figure:
     if not 1 <= n <= 50:
         raise ValueError(f"--anchors: expected a number of anchors from 1 to 50, got {n}")
     lo, hi = teaching.coordinate_range(s.model, s.x, s.params, coord)
-    anchors = teaching.anchor_positions(lo, hi, n)
-    values = teaching.grid_with(lo, hi, 300, anchors)
+    values, anchors = teaching.anchored_grid(lo, hi, n, 300)
     fam = bound_family(s.model, s.x, s.params, coord, values, anchors)
     summ = teaching.summarise_family(fam.values, fam.log_marginal, fam.bounds)
     return bfig.family_figure(fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds,

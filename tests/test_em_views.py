@@ -499,6 +499,34 @@ def test_styling_then_selecting_a_frame_draws_what_selecting_then_styling_draws(
                 (name, view, style, i)
 
 
+@pytest.mark.parametrize("distance", [False, True])
+@pytest.mark.parametrize("name", MODELS)
+def test_at_step_gives_exactly_the_sawtooth_built_at_that_half_step(name, distance):
+    """What lets the EM page build the sawtooth once per run: marking a half-step on the figure built for
+    none (or for another) is the figure built for it, styled before or after (presenter mode, contrast)."""
+    import copy
+
+    from vizcore.figures import display
+    _, _, _, trace = setup(name, 6)
+    S = 2 * trace.n_iter
+    base = _fig_json(emfig.trace_figure(trace, None, distance=distance))
+    assert all(not sh["visible"] for sh in base["layout"]["shapes"] if sh.get("name") == "current")
+    other = _fig_json(emfig.trace_figure(trace, 3, distance=distance))
+    before = json.dumps(base, sort_keys=True)
+    styles = [lambda sp: sp, lambda sp: display.ensure_contrast(display.presenter(sp), display.LIGHT_BG),
+              lambda sp: display.ensure_contrast(sp, display.DARK_BG)]
+    for c in sorted({0, 1, S // 2, S}):
+        built = _fig_json(emfig.trace_figure(trace, c, distance=distance))
+        assert sum(sh.get("name") == "current" and sh["visible"] for sh in built["layout"]["shapes"]) == 2
+        for spec in (base, other):
+            for apply in styles:
+                want = json.dumps(apply(copy.deepcopy(built)), sort_keys=True)
+                assert json.dumps(emfig.at_step(apply(copy.deepcopy(spec)), c), sort_keys=True) == want, (c, apply)
+    assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
+    with pytest.raises(ValueError, match="current: expected a half-step"):
+        emfig.at_step(base, -1)
+
+
 def test_data_1d_draws_each_component_and_their_sum_exactly_where_plotly_puts_them():
     """The density curves carry x0 and dx instead of x (plotly.js draws point i at x0 + i·dx, in that order
     of operations): each curve, evaluated at those x, is π_k N(x | μ_k, σ²_k) (scipy) and the last their sum."""

@@ -45,9 +45,15 @@ def main_inprocess(*args):
 
 
 def figure_data_json(fig) -> str:
-    """The JSON of the traces exactly as plotly.io.to_html writes it into the page."""
+    """The JSON of the traces exactly as plotly.io.to_html writes it into the page. A lazy figure drawn
+    through a spec step (``Lazy.then``) exports that spec, which to_html validates into a figure first
+    (plotly's own key order): its shown spec is passed through the same validation."""
+    import plotly.graph_objects as go
     from plotly.io._json import to_json_plotly
-    return to_json_plotly(fig.to_dict()["data"])
+    spec = fig.to_dict()
+    if getattr(fig, "post", None) is not None:
+        spec = go.Figure(spec).to_plotly_json()
+    return to_json_plotly(spec["data"])
 
 
 # ---- the command line ----------------------------------------------------------------------------

@@ -844,9 +844,9 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
                          marker_color=[KL if k == "M" else ELBO for k in kinds], customdata=hover_text,
                          marker_pattern=dict(shape=["" if k == "M" else "/" for k in kinds], fillmode="overlay"),
                          hovertemplate="%{customdata}: KL = %{y:.3e}<extra></extra>", width=0.35), row=2, col=1)
-    if current is not None:
-        for r in (1, 2):
-            fig.add_vline(x=current / 2.0, line=dict(color=NEW, width=2, dash="dash"), row=r, col=1)
+    for r in (1, 2):  # the current half-step; hidden when there is none (:func:`at_step` moves and shows it)
+        fig.add_vline(x=(current or 0) / 2.0, line=dict(color=NEW, width=2, dash="dash"), row=r, col=1,
+                      name="current", visible=current is not None)
     base_layout(fig, title=tr("The sawtooth: E lifts L to log p, M raises both", lang), height=height)
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
                       bargap=0.2, title=dict(font=dict(size=13), y=0.99, yanchor="top"),
@@ -863,6 +863,21 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
             pad = 0.06 * max(hi - lo, 1e-9)
             fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)
     return fig
+
+
+def at_step(spec: dict, current: int) -> dict:
+    """The spec of :func:`trace_figure` marking half-step ``current``, from its spec built for any
+    half-step (or none): the two figures differ only in the dashed "current" lines. A new dict: ``spec``
+    is shared, not changed, so a page builds the sawtooth once per run and marks each half-step with this
+    (``tests/test_em_views.py`` checks equality with the figure built at ``current``)."""
+    current = int(current)
+    if current < 0:
+        raise ValueError(f"current: expected a half-step ≥ 0, got {current}")
+    layout = dict(spec["layout"])
+    layout["shapes"] = [{**sh, "x0": current / 2.0, "x1": current / 2.0, "visible": True}
+                        if isinstance(sh, dict) and sh.get("name") == "current" else sh
+                        for sh in layout.get("shapes") or []]
+    return {**spec, "layout": layout}
 
 
 def restarts_figure(curves, labels, *, lang: str = "en", height: int = 360) -> go.Figure:

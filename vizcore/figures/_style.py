@@ -44,17 +44,13 @@ def linear_axis(x) -> tuple[float, float] | None:
     if x.ndim != 1 or x.size < 2 or not np.isfinite(x).all():
         return None
     x0 = float(x[0])
-    steps = np.arange(x.size)
     est = float((x[-1] - x[0]) / (x.size - 1))  # within a few units in the last place of the dx used
     if not est > 0:
         return None
-    below, above = [est], [est]
-    for _ in range(4):
-        below.append(float(np.nextafter(below[-1], -np.inf)))
-        above.append(float(np.nextafter(above[-1], np.inf)))
-    for dx in [est] + [d for pair in zip(below[1:], above[1:]) for d in pair]:
-        if np.array_equal(x0 + steps * dx, x):
-            return x0, dx
+    steps, ulp = np.arange(x.size), float(np.spacing(est))
+    for k in (0, -1, 1, -2, 2, -3, 3, -4, 4):
+        if np.array_equal(x0 + steps * (est + k * ulp), x):
+            return x0, est + k * ulp
     return None
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import decomposition_figure, evidence_bar_figure, fmt, gap_figure, point_q_figure, tex
@@ -15,7 +15,7 @@ MAX_POINT_SLIDERS = 6
 
 
 # ---- cached computations ------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def endpoints(model_name: str, x, params):
     """The prior q (t = 0) and the posterior q (t = 1) as resp, and the ELBO of the prior."""
     model = vc.get_model(model_name)
@@ -24,12 +24,12 @@ def endpoints(model_name: str, x, params):
     return prior, post, vc.elbo(model, x, params, prior)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def numbers(model_name: str, x, params, resp):
     return vc.decompose(vc.get_model(model_name), x, params, resp)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def log_p_curve(model_name: str, x, params, coord: str):
     """log p(X|θ) over one coordinate of θ (the current value included): it does not depend on q, so
     moving t or a q(z_n) slider reuses it (at N = 10,000 it is most of this page's work)."""
@@ -40,7 +40,7 @@ def log_p_curve(model_name: str, x, params, coord: str):
     return values, vc.log_marginal_batch(model, x, vc.vary(model, params, coord, values)), cur
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def gap_curve(model_name: str, x, params, resp, coord: str):
     """log p(X|θ) and L(q, θ) with q fixed, over one coordinate of θ (the current value included)."""
     model = vc.get_model(model_name)

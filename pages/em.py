@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, floor_notice, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, floor_notice, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -48,12 +48,12 @@ FIELD_TITLES = {"weights": "weights π", "means": "means μ", "variances": "vari
 
 
 # ---- cached computations (pure functions of hashable arguments) ------------------------------
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def em_trace(model_name: str, x, init, fixed: tuple):
     return vc.run_em(model_name, x, init, fixed=fixed, max_iter=MAX_ITER, tol=TOL)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def start_params(model_name: str, x, k, method: str, seed: int):
     return ev.init_params(model_name, x, k or 1, method, np.random.default_rng(seed))
 
@@ -73,7 +73,7 @@ def _axis_range(model, x, trace, name: str) -> tuple[float, float]:
     return lo, hi
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def coordinate_data(model_name: str, x, init, fixed: tuple, name: str):
     """Frames along one coordinate for every half-step, and the earlier bounds on each frame's slice."""
     model = vc.get_model(model_name)
@@ -102,13 +102,13 @@ def coordinate_data(model_name: str, x, init, fixed: tuple, name: str):
     return frames, sub_axis, earlier
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def line_data(model_name: str, x, init, fixed: tuple):
     trace = em_trace(model_name, x, init, fixed)
     return ev.step_line_frames(model_name, x, trace, np.linspace(-0.5, 1.5, GRID + 1))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def plane_data(model_name: str, x, init, fixed: tuple, name_x: str, name_y: str, n: int = 60):
     """log p(X|θ) on a grid of two coordinates through θ_T (the end of the run), and the EM path."""
     model = vc.get_model(model_name)
@@ -128,12 +128,12 @@ def plane_data(model_name: str, x, init, fixed: tuple, name_x: str, name_y: str,
     return axes[0], axes[1], z, path
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def responsibilities(model_name: str, x, params):
     return vc.posterior(model_name, x, params)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16)
 def restart_runs(model_name: str, x, k, method: str, seeds: tuple, fixed: tuple):
     out = []
     for seed in seeds:
@@ -143,13 +143,13 @@ def restart_runs(model_name: str, x, k, method: str, seeds: tuple, fixed: tuple)
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def gradient_run(model_name: str, x, init, step: float, fixed: tuple):
     g = ev.gradient_ascent(model_name, x, init, step, GA_STEPS, fixed=fixed)
     return np.asarray(g.log_likelihood), g.diverged, g.message
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def csv_text(model_name: str, x, init, fixed: tuple) -> str:
     return ev.trace_csv(model_name, em_trace(model_name, x, init, fixed))
 

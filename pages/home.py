@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import vizcore as vc
-from pages._common import lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, lang, lazy, prose, show, show_code, t
 from vizcore import teaching
 from vizcore.figures.bounds import evidence_bar_figure, fmt, tex
 
@@ -27,7 +27,7 @@ STORY = (
 )
 
 
-@st.cache_data(show_spinner=False)
+@cache_data(show_spinner=False)
 def story_numbers(t_value: float):
     model = vc.get_model(MODEL)
     x = vc.load_dataset(DATASET)

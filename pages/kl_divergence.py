@@ -9,7 +9,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, lang, lazy, prose, show, show_code, t
 from vizcore import kl
 from vizcore.figures import kl as klfig
 
@@ -88,7 +88,7 @@ def _probabilities(family: str, params: dict[str, float]) -> tuple[np.ndarray, b
     return raw / raw.sum(), False
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@cache_data(show_spinner=False, max_entries=256)
 def _continuous(family: str, p_items: tuple, q_items: tuple) -> dict:
     p, q = _density(family, dict(p_items)), _density(family, dict(q_items))
     x = kl.plot_grid(p, q, n=PLOT_POINTS)
@@ -101,7 +101,7 @@ def _continuous(family: str, p_items: tuple, q_items: tuple) -> dict:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def _fits(separation: float, weight: float) -> dict:
     p = kl.GaussianMixture(weight, -separation / 2, 1.0, separation / 2, 1.0)
     grid = kl.kl_gaussian_fit_grid(p, np.linspace(-7.0, 7.0, 60), np.linspace(0.2, 5.0, 60))

@@ -15,7 +15,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs
@@ -70,7 +70,7 @@ def prob(p: float) -> str:
 
 
 # ---- cached computations -----------------------------------------------------------------
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_data(max_entries=64, show_spinner=False)
 def sample(name: str, params, n: int, seed: int, tosses: int = 10):
     model = vc.get_model(name)
     rng = np.random.default_rng(seed)
@@ -79,12 +79,12 @@ def sample(name: str, params, n: int, seed: int, tosses: int = 10):
     return model.sample(params, n, rng)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_data(max_entries=64, show_spinner=False)
 def on_grid(name: str, params, x) -> dens.GridDensities:
     return dens.on_grid(name, params, x)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_data(max_entries=64, show_spinner=False)
 def log_lik(name: str, x, params) -> float:
     return vc.log_marginal(name, x, params)
 
@@ -94,7 +94,7 @@ def hist_bins(n: int) -> int:
     return int(np.clip(round(7 * n ** (1 / 3)), 16, 120))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_data(max_entries=64, show_spinner=False)
 def hist_1d(x, lo: float, hi: float, bins: int):
     return dens.histogram_density(x, lo, hi, bins)
 

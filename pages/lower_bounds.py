@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import fail, lang, lazy, prose, show, show_code, stop, t
+from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, stop, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
@@ -16,7 +16,7 @@ MAX_ANCHORS = 20
 
 
 # ---- cached computations (pure; hashable arguments) -----------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def compute_family(model_name: str, x, params, coord: str, n_anchors: int):
     model = vc.get_model(model_name)
     lo, hi = teaching.coordinate_range(model, x, params, coord)
@@ -25,7 +25,7 @@ def compute_family(model_name: str, x, params, coord: str, n_anchors: int):
     return fam, teaching.summarise_family(fam.values, fam.log_marginal, fam.bounds)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def compute_blend(model_name: str, x, params, coord: str, anchor_value: float, s: float, values):
     """The bound of q_s = (1 − s)·p(z|θ′) + s·p(z|x, θ′) over the coordinate, and its numbers at θ′."""
     model = vc.get_model(model_name)
@@ -35,7 +35,7 @@ def compute_blend(model_name: str, x, params, coord: str, anchor_value: float, s
     return np.asarray(curve, dtype=float), vc.elbo(model, x, pa, q), vc.kl_gap(model, x, pa, q)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def plane_log_marginal(model_name: str, x, theta_grid: tuple) -> np.ndarray:
     """log p(X|θ) over a plane's grid, cached on the grid's values (``theta_grid``: the batch's fields).
 
@@ -46,7 +46,7 @@ def plane_log_marginal(model_name: str, x, theta_grid: tuple) -> np.ndarray:
     return vc.log_marginal_batch(model, x, model.Params(**dict(zip(model.param_names, theta_grid))))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def compute_plane(model_name: str, x, anchor_params, name_x: str, name_y: str, side: int):
     model = vc.get_model(model_name)
     return teaching.plane_view(model, x, anchor_params, name_x, name_y, side,

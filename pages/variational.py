@@ -12,7 +12,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import vi
 from vizcore.figures import vi as vifig
@@ -37,7 +37,7 @@ MODELS = {"poisson": "Poisson counts with a Gaussian prior on the log-rate (skew
 # Pure, cached computations (hashable arguments only)
 # ---------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def sample_data(kind: str, n: int, rate: float, seed: int) -> tuple:
     """A seeded sample: Poisson(rate) counts, or x_i = w z + σ ε with z ~ N(0, 1)."""
     rng = np.random.default_rng(seed)
@@ -55,7 +55,7 @@ def build(spec: tuple):
     return vi.LinearGaussian(x, loading=a, offset=0.0, noise_var=b)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def basics(spec: tuple) -> dict:
     model = build(spec)
     ev = vi.evidence(model)
@@ -64,14 +64,14 @@ def basics(spec: tuple) -> dict:
     return dict(ev=ev, fit=fit, grid=grid)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def mixture(spec: tuple) -> vi.MixtureFit:
     """The best two-component mixture q (only the "A richer family" tab needs it)."""
     base = basics(spec)
     return vi.fit_mixture_q(build(spec), base["ev"], base["fit"])
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def zoom_grid(spec: tuple, m_lo: float, m_hi: float, ls_lo: float, ls_hi: float) -> vi.ELBOGrid:
     return vi.elbo_grid(build(spec), np.linspace(m_lo, m_hi, HEAT), np.linspace(ls_lo, ls_hi, HEAT), basics(spec)["ev"])
 
@@ -85,7 +85,7 @@ def window(values, centre: float, pad: float) -> tuple[float, float]:
     return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@cache_data(show_spinner=False, max_entries=256)
 def hand(spec: tuple, m: float, s: float) -> dict:
     model = build(spec)
     ev = basics(spec)["ev"]
@@ -99,18 +99,18 @@ def hand(spec: tuple, m: float, s: float) -> dict:
                 kl_quad=vi.kl_gaussian_q_quad(model, m, s, ev))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def run_sga(spec: tuple, m0: float, s0: float, eta: float, n_samples: int, n_steps: int, seed: int) -> vi.SGAPath:
     return vi.sga(build(spec), m0, s0, step_size=eta, n_samples=n_samples, n_steps=n_steps,
                   rng=np.random.default_rng(seed))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def run_iwae(spec: tuple, m: float, s: float, n_rep: int, seed: int) -> vi.IWAEResult:
     return vi.iwae(build(spec), m, s, list(KS), n_rep, np.random.default_rng(seed), basics(spec)["ev"])
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32)
 def run_iwae_theta(spec: tuple, refit: bool, n_rep: int, seed: int) -> vi.IWAECurves:
     model = build(spec)
     fit = basics(spec)["fit"]
@@ -119,7 +119,7 @@ def run_iwae_theta(spec: tuple, refit: bool, n_rep: int, seed: int) -> vi.IWAECu
                               rng=np.random.default_rng(seed), q=(fit.mean, fit.sd))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def run_cavi(rho: float, n_updates: int) -> dict:
     mean, cov = vi.correlated_gaussian(rho)
     trace = vi.cavi(mean, cov, MF_START[0], MF_START[1], n_updates)
@@ -131,7 +131,7 @@ def run_cavi(rho: float, n_updates: int) -> dict:
                 limit=vi.mean_field_elbo(mean, cov, mean, 1.0 / np.diag(np.linalg.inv(cov))))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16)
 def run_vem(n_groups: int, spread: float, n_per: int, seed: int) -> dict:
     groups = vi.PoissonGroups.sample(n_groups, 0.0, spread ** 2, n_per, np.random.default_rng(seed))
     trace = vi.variational_em(groups, *VEM_START, VEM_T)
@@ -147,7 +147,7 @@ def run_vem(n_groups: int, spread: float, n_per: int, seed: int) -> dict:
                 mle_logp=vi.group_log_marginal(groups, em.prior_means[-1], em.prior_vars[-1]))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def vem_slice(n_groups: int, spread: float, n_per: int, seed: int, step: int) -> dict:
     res = run_vem(n_groups, spread, n_per, seed)
     tr, groups = res["trace"], res["groups"]

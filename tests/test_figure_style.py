@@ -107,3 +107,59 @@ def test_release_dict_is_to_dict_without_the_copies(name, model):
     want = dump(kept.to_dict())
     assert dump(released.release_dict()) == want
     assert dump(kept.to_dict()) == want  # to_dict leaves the figure as it was
+
+
+SPANS = [
+    ("add_hline", dict(y=0.0, line=dict(color="#666666", width=1))),
+    ("add_vline", dict(x=2.5, line=dict(color="#888888", width=1, dash="dot"))),
+    ("add_vline", dict(x=1, line_color="red", name="current", visible=False)),
+    ("add_vrect", dict(x0=0.1, x1=0.3, fillcolor="rgba(1,2,3,0.25)", line_width=0)),
+    ("add_hrect", dict(y0=-1, y1=2, fillcolor="red", opacity=0.2, layer="below")),
+    ("add_hline", dict(y=3, yref="y", xref="x")),
+    ("add_vline", dict(x=0.5, annotation_text="with a label", annotation_position="top")),  # plotly's own route
+]
+
+
+@pytest.mark.parametrize("method,kwargs", SPANS)
+def test_spanning_shapes_are_plotlys(method, kwargs):
+    """``Figure.add_hline`` & co. add the shape (and annotation) ``go.Figure``'s would, after other shapes."""
+    def build(cls):
+        fig = cls(go.Scatter(x=[0, 1, 2], y=[1, 0, 2]))
+        fig.add_shape(type="circle", x0=0, x1=1, y0=0, y1=1)
+        getattr(fig, method)(**kwargs)
+        getattr(fig, method)(**kwargs)
+        return fig
+    assert _json(build(Figure)) == _json(build(go.Figure))
+
+
+ARRAYS = [
+    np.linspace(0, 1, 7), np.linspace(0, 1, 7).astype(np.float32), np.arange(5), np.arange(-200, 200, 7),
+    np.arange(0, 70_000, 1000), np.array([2 ** 40, -3]), np.array([2 ** 63 - 1, 0]),
+    np.arange(10, dtype=np.uint64), np.array([2 ** 33], dtype=np.uint64), np.arange(6.0).reshape(2, 3),
+    np.arange(12.0).reshape(3, 4)[:, ::2], np.linspace(0, 1, 9)[::-2], np.zeros(0), np.zeros(0, dtype=np.int64),
+    np.arange(4, dtype=np.float16), np.array([True, False]), np.array(["a", "b"]), np.array([1, "a"], dtype=object),
+    np.int64(3), np.float64(2.5),
+]
+
+
+def test_convert_to_base64_is_plotlys():
+    """The fast encoder gives plotly's typed-array specs for every kind of array (and leaves the rest)."""
+    from _plotly_utils.utils import convert_to_base64 as plotlys
+
+    def spec():
+        return {"data": [{"x": a, "marker": {"color": a}} for a in ARRAYS] + [{"y": [1, 2], "range": np.arange(3)}]}
+
+    def dump(d):
+        return json.dumps(d, sort_keys=True, default=lambda a: [repr(np.asarray(a).dtype), np.asarray(a).tolist()])
+
+    mine, theirs = spec(), spec()
+    _style.convert_to_base64(mine)
+    plotlys(theirs)
+    assert dump(mine) == dump(theirs)
+    assert mine["data"][0]["x"]["dtype"] == "f8"  # something was encoded at all
+
+
+def test_the_keys_left_alone_are_plotlys():
+    from _plotly_utils.utils import is_skipped_key
+    assert all(is_skipped_key(k) for k in _style._SKIPPED)
+    assert not any(is_skipped_key(k) for k in ("x", "y", "z", "ranges", "customdata", "bdata", "dtype"))

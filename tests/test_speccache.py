@@ -178,3 +178,47 @@ def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch
         assert not at.exception and spec["layout"]["sliders"][0]["active"] == value
         assert spec["frames"] == first["frames"] and spec["data"] != first["data"]
     assert len(calls) == 1, "scrubbing rebuilt the animated figure"
+
+
+PAGE_SOURCE = '''
+from pages._common import cache_data
+
+@cache_data(show_spinner=False, max_entries=8)
+def square(x):
+    CALLS.append(x)
+    return x * x
+'''
+
+
+def test_a_page_function_is_decorated_once_per_compiled_code(monkeypatch):
+    """``pages._common.cache_data``: reruns of one compiled page reuse the cached function (Streamlit
+    re-reads a function's source each time it is decorated); an edited page is decorated afresh."""
+    import streamlit as st
+
+    from pages import _common
+    made = []
+    real = st.cache_data
+
+    def counting(**options):
+        made.append(options)
+        return real(**options)
+    monkeypatch.setattr(st, "cache_data", counting)
+    code = compile(PAGE_SOURCE, "/virtual/page_a.py", "exec")
+    runs = [{"CALLS": []} for _ in range(3)]
+    for g in runs:
+        exec(code, g)
+    assert len(made) == 1
+    assert runs[0]["square"] is runs[1]["square"] is runs[2]["square"]
+    assert runs[2]["square"](7) == 49 and runs[2]["square"](7) == 49
+    assert runs[0]["CALLS"] == [7]  # cached: computed once (in the globals of the run that defined it)
+
+    edited = compile(PAGE_SOURCE.replace("x * x", "x * x + 1"), "/virtual/page_a.py", "exec")
+    g = {"CALLS": []}
+    exec(edited, g)
+    assert len(made) == 2 and g["square"] is not runs[0]["square"]
+    assert g["square"](7) == 50
+    other = compile(PAGE_SOURCE, "/virtual/page_b.py", "exec")  # same name, another page: its own
+    h = {"CALLS": []}
+    exec(other, h)
+    assert len(made) == 3 and h["square"] is not runs[0]["square"]
+    _common._DECORATED.clear()

@@ -1,10 +1,12 @@
 """Shared look of every figure: the Okabe-Ito palette and a common layout."""
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator
-from _plotly_utils.utils import convert_to_base64
+from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator, is_homogeneous_array
+from _plotly_utils.utils import plotlyjsShortTypes, to_typed_array_spec
 
 # Okabe & Ito (2008), colour-blind safe.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -111,6 +113,51 @@ def _merge(obj, update: dict) -> None:
 # Off: every update goes through plotly's own machinery (tests compare both ways).
 FAST_UPDATES = True
 
+_SKIPPED = frozenset(("geojson", "layer", "layers", "range"))  # plotly's is_skipped_key
+_PLAIN = (str, int, float, type(None))  # never arrays (plotly asks each whether it is one)
+_NARROW = {"int64": (np.int8, np.int16, np.int32), "uint64": (np.uint8, np.uint16, np.uint32)}
+
+
+def _typed_array(v: np.ndarray):
+    """plotly's ``to_typed_array_spec`` of a numeric numpy array, without its detour through narwhals
+    (which checks every array for a dataframe) and its defensive copy: the same ``{dtype, bdata[, shape]}``,
+    64-bit integers narrowed the same way. Anything else goes to plotly's own."""
+    dtype = v.dtype.name
+    if dtype in _NARROW and v.size:
+        lo, hi = v.min(), v.max()
+        for small in _NARROW[dtype]:
+            info = np.iinfo(small)
+            if info.min <= lo and hi <= info.max:
+                v, dtype = v.astype(small), np.dtype(small).name
+                break
+        else:
+            return to_typed_array_spec(v)
+    if dtype not in plotlyjsShortTypes or v.size == 0:
+        return to_typed_array_spec(v)
+    spec = {"dtype": plotlyjsShortTypes[dtype], "bdata": base64.b64encode(np.ascontiguousarray(v)).decode("ascii")}
+    if v.ndim > 1:
+        spec["shape"] = str(v.shape)[1:-1]
+    return spec
+
+
+def convert_to_base64(obj) -> None:
+    """plotly's ``convert_to_base64`` (every array in a spec becomes a typed-array spec, in place), with
+    numeric numpy arrays encoded by :func:`_typed_array`: a fifth of a chart's build went to plotly's
+    per-array checks. ``tests/test_figure_style.py`` compares the two on every chart and on odd arrays."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, _PLAIN) or key in _SKIPPED:
+                continue
+            if isinstance(value, np.ndarray) and value.dtype.kind in "uif":
+                obj[key] = _typed_array(value)
+            elif isinstance(value, (dict, list, tuple)):
+                convert_to_base64(value)
+            elif is_homogeneous_array(value):
+                obj[key] = to_typed_array_spec(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            convert_to_base64(value)
+
 
 class Figure(go.Figure):
     """A ``go.Figure`` whose ``update_layout``, ``update_xaxes`` and ``update_yaxes`` write into the
@@ -157,6 +204,41 @@ class Figure(go.Figure):
             res["frames"] = frames
         convert_to_base64(res)
         return res
+
+    def _span(self, kind: str, shape: dict, row, col, exclude_empty_subplots, annotation, kwargs):
+        """``add_hline`` & co. on a figure without subplots and without an annotation: the shape plotly
+        would add (``xref``/``yref`` defaulted to the axis, " domain" on the spanned one), added once.
+        plotly's own route re-reads and re-assigns every shape of the layout (about 1.5 ms a line)."""
+        if (not FAST_UPDATES or self._has_subplots() or annotation is not None
+                or any(k.startswith("annotation") for k in kwargs)):
+            slow = getattr(go.Figure, "add_" + kind)
+            at = list(shape.values())[:1 if kind.endswith("line") else 2]
+            return slow(self, *at, row=row, col=col, exclude_empty_subplots=exclude_empty_subplots,
+                        annotation=annotation, **kwargs)
+        props = {"type": "line" if kind.endswith("line") else "rect"}
+        if kind[0] == "v":
+            props.update(x0=shape["x0"], x1=shape["x1"], y0=0, y1=1)
+        else:
+            props.update(x0=0, x1=1, y0=shape["y0"], y1=shape["y1"])
+        props.update(kwargs)
+        props.setdefault("xref", "x")
+        props.setdefault("yref", "y")
+        spanned = "yref" if kind[0] == "v" else "xref"
+        props[spanned] += " domain"
+        self.add_shape(**props)
+        return self
+
+    def add_hline(self, y, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
+        return self._span("hline", {"y0": y, "y1": y}, row, col, exclude_empty_subplots, annotation, kwargs)
+
+    def add_vline(self, x, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
+        return self._span("vline", {"x0": x, "x1": x}, row, col, exclude_empty_subplots, annotation, kwargs)
+
+    def add_hrect(self, y0, y1, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
+        return self._span("hrect", {"y0": y0, "y1": y1}, row, col, exclude_empty_subplots, annotation, kwargs)
+
+    def add_vrect(self, x0, x1, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
+        return self._span("vrect", {"x0": x0, "x1": x1}, row, col, exclude_empty_subplots, annotation, kwargs)
 
     def update_xaxes(self, patch=None, selector=None, overwrite=False, row=None, col=None, **kwargs):
         return self._update_axes("x", patch, selector, overwrite, row, col, kwargs)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import convert_to_base64
 from plotly.subplots import make_subplots
 
 from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour, visible_only
+from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour, convert_to_base64,
+                     visible_only)
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old

@@ -23,7 +23,7 @@ import streamlit as st
 
 from pages import _export
 from vizcore.figures import display
-from vizcore.figures._style import OKABE_ITO, Figure
+from vizcore.figures._style import OKABE_ITO, Figure, finished
 from vizcore.figures.speccache import SpecCache
 from vizcore.i18n import LANGUAGES, tr, tr_message
 
@@ -180,7 +180,7 @@ class Lazy:
         """The figure as drawn (a plotly figure, or its spec after :meth:`then`), without display styling."""
         fig = self.builder(*self.args, **self.kwargs)
         if self.post is None:
-            return fig
+            return Figure(fig) if isinstance(fig, dict) else fig
         fn, args = self.post
         return fn(_spec_of_new(fig), *args)
 
@@ -212,7 +212,10 @@ def _with_colorway(fig):
 
 
 def _spec_of_new(fig) -> dict:
-    """The spec of a figure just built for it and not kept (no deep copy of its properties)."""
+    """The spec of a figure just built for it and not kept (no deep copy of its properties); a figure
+    written as plotly JSON (a ``*_spec`` builder's dict) is taken as it is."""
+    if isinstance(fig, dict):
+        return finished(fig)
     fig = _with_colorway(fig)
     return fig.release_dict() if isinstance(fig, Figure) else fig.to_dict()
 

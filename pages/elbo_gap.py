@@ -8,7 +8,7 @@ import vizcore as vc
 from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import teaching
-from vizcore.figures.bounds import decomposition_figure, evidence_bar_figure, fmt, gap_figure, point_q_figure, tex
+from vizcore.figures.bounds import decomposition_spec, evidence_bar_spec, fmt, gap_spec, point_q_spec, tex
 
 GRID = 300
 MAX_POINT_SLIDERS = 6
@@ -152,7 +152,7 @@ with qc2:
     if custom:
         st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
 with qc3:
-    show(lazy(point_q_figure, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart",
+    show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart",
          alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
 
 try:
@@ -181,7 +181,7 @@ with b2:
 with b1:
     baseline = min(elbo_prior, dec.elbo)
     baseline -= 0.05 * max(dec.log_marginal - baseline, 1.0)
-    show(lazy(evidence_bar_figure, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
+    show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
          key="eg_bar_chart",
          alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
     prose(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
@@ -200,7 +200,7 @@ st.latex(
     + rf"&&={tex(dec.log_marginal)}-{tex(dec.kl_posterior)}\;=\;{tex(dec.elbo)}"
     r"\end{aligned}"
 )
-show(lazy(decomposition_figure, dec, lang=lang()), key="eg_decomp_chart",
+show(lazy(decomposition_spec, dec, lang=lang()), key="eg_decomp_chart",
      alt=t("Three rows of bars: three ways to split the same ELBO into two terms."))
 prose(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
              "the prior: how well the z drawn from q explain x, minus how far q strays from p(z). log p − KL to "
@@ -223,7 +223,7 @@ except ValueError as err:
     fail(err, "Choose another coordinate.")
     st.stop()
 with g2:
-    show(lazy(gap_figure, values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
+    show(lazy(gap_spec, values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
                     lang=lang()), key="eg_gap_chart",
          alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
                "is shaded."))

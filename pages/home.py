@@ -7,7 +7,7 @@ from streamlit.errors import StreamlitAPIException
 import vizcore as vc
 from pages._common import cache_data, lang, lazy, prose, show, show_code, t
 from vizcore import teaching
-from vizcore.figures.bounds import evidence_bar_figure, fmt, tex
+from vizcore.figures.bounds import evidence_bar_spec, fmt, tex
 
 MODEL, DATASET = "gmm1d", "faithful_waiting"
 PARAMS = dict(weights=[0.5, 0.5], means=[55.0, 80.0], variances=[36.0, 36.0])
@@ -62,7 +62,7 @@ with left:
         + rf"\\{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}"
     )
     baseline = prior_elbo - 0.05 * max(dec.log_marginal - prior_elbo, 1.0)
-    show(lazy(evidence_bar_figure, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
+    show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
                              height=200), key="home_chart",
          alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
     prose(t("Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). "

@@ -230,7 +230,7 @@ def _explorer() -> None:
             show(lazy(klfig.discrete_figure, labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
                  alt=t("Bar chart of the probabilities of p and q for each outcome."))
         else:
-            show(lazy(klfig.density_figure, data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
+            show(lazy(klfig.density_spec, data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
                  alt=t("Line chart of the densities p(x) (filled) and q(x) (dashed)."))
     with c_int:
         st.subheader(t("The integrand q log(q/p)"))
@@ -241,7 +241,7 @@ def _explorer() -> None:
             neg, pos = float(finite_terms[finite_terms < 0].sum()), float(finite_terms[finite_terms > 0].sum())
             pos = math.inf if np.isinf(terms).any() else pos
         else:
-            show(lazy(klfig.integrand_figure, data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand",
+            show(lazy(klfig.integrand_spec, data["x"], data["integrand"], lang=lang()), key="kl_chart_integrand",
                  alt=t("Area chart of the integrand q log(q/p): positive where q > p, negative where q < p."))
             neg, pos = data["parts"]
         approx = "" if discrete else "≈ "

@@ -285,12 +285,12 @@ def gmm1d_page():
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(lazy(figs.prior_bars, w, lang=lang(), height=380), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars_spec, w, lang=lang(), height=380), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per component."))
         with c2:
             stacked = st.toggle(t("Stack the components (their top edge is p(x))"), key="lvm_stack",
                                 bind="query-params")
-            show(lazy(figs.mixture_density, grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
+            show(lazy(figs.mixture_density_spec, grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
                                       stacked=stacked, lang=lang(), height=340), key="lvm_fig_density",
                  alt=t("Line chart: each weighted component density, their sum p(x), and a histogram of the samples."))
         terms = [rf"{w[k]:.2f}\,\mathcal{{N}}(x \mid {mu[k]:.1f}, {sd[k]:.1f}^2)" for k in range(K)]
@@ -309,7 +309,7 @@ def gmm1d_page():
                      "denominator is the height of the black curve."))
     with right:
         r0 = vc.posterior("gmm1d", np.array([x0]), params)[0]
-        show(lazy(figs.responsibilities, grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
+        show(lazy(figs.responsibilities_spec, grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
              alt=t("Line chart of the posterior p(z | x) of each component across x; the curves add up to 1."))
     learning("gmm1d", x, params, gen, frozen, "points")
 
@@ -351,7 +351,7 @@ def gmm2d_page():
                                  lang=lang(), height=480), key="lvm_fig_2d",
                  alt=t("Scatter plot of the samples on the plane, coloured by component, over contours of p(x)."))
         with c2:
-            show(lazy(figs.prior_bars, w, lang=lang(), height=300), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars_spec, w, lang=lang(), height=300), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per component."))
             prose(t("Each sample first draws its component z from p(z) (its colour), then its position "
                          "from that component's Gaussian. Without the colours, only the grey contours of "
@@ -404,11 +404,11 @@ def coins_page():
     with right:
         c1, c2 = st.columns([1, 3.2])
         with c1:
-            show(lazy(figs.prior_bars, w, lang=lang(), height=380), key="lvm_fig_prior",
+            show(lazy(figs.prior_bars_spec, w, lang=lang(), height=380), key="lvm_fig_prior",
                  alt=t("Bar chart of the prior p(z): one bar per coin."))
         with c2:
             stacked = st.toggle(t("Stack the coins (their top edge is p(h))"), key="lvm_stack", bind="query-params")
-            show(lazy(figs.mixture_density, h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
+            show(lazy(figs.mixture_density_spec, h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
                                       var="h", xlabel=t("heads h in m tosses"), lang=lang(), height=340),
                  key="lvm_fig_density",
                  alt=t("Chart of the probability of h heads: each coin's weighted binomial, their sum p(h), and the "
@@ -427,7 +427,7 @@ def coins_page():
         st.latex(tex)
     with right:
         r0 = vc.posterior("coins", row, params)[0]
-        show(lazy(figs.responsibilities, h, g.resp, x0=h0, resp0=r0, discrete=True, var="h", xlabel=t("heads h in m tosses"),
+        show(lazy(figs.responsibilities_spec, h, g.resp, x0=h0, resp0=r0, discrete=True, var="h", xlabel=t("heads h in m tosses"),
                                    lang=lang(), height=380), key="lvm_fig_resp",
              alt=t("Line chart of the posterior p(z | h) of each coin across the number of heads h."))
     learning("coins", x, params, gen, frozen, "sets of tosses")

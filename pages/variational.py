@@ -281,7 +281,7 @@ if tab_hand.open:
         h = hand(spec, float(m), float(s))
         kl = max(ev.log_evidence - h["elbo"], 0.0)
         with right:
-            show(lazy(vifig.decomposition_figure, h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
+            show(lazy(vifig.decomposition_spec, h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
                  alt=t("Waterfall chart: the ELBO plus the KL gap makes log p(x)."))
         c_a, c_b, c_c = st.columns(3)
         c_a.metric("ELBO", num(h["elbo"]))
@@ -296,13 +296,13 @@ if tab_hand.open:
                      "log p(x) − ELBO.").format(v=num(max(h["kl_quad"], 0.0))))
         d_col, h_col = st.columns(2, gap="large")
         with d_col:
-            show(lazy(vifig.densities_figure, h["z"], [
+            show(lazy(vifig.densities_spec, h["z"], [
                 dict(name=f"p(z|x) · {t('exact posterior')}", y=h["post"], colour=vifig.P, fill=True),
                 dict(name=f"q(z) = N({m:.2f}, {s:.2f}²)", y=h["q"], colour=vifig.Q, dash="dash"),
             ], lang=lang()), key="vi_chart_q",
                  alt=t("Line chart of the exact posterior p(z|x) (filled) and the Gaussian q (dashed)."))
         with h_col:
-            show(lazy(vifig.elbo_heatmap, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
+            show(lazy(vifig.elbo_heatmap_spec, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
                                     current=(float(m), float(s)), lang=lang(), height=380), key="vi_chart_heat",
                  alt=t("Heatmap of the gap log p(x) − ELBO over the mean and log standard deviation of q."))
         st.caption(t("Heatmap: each cell is a Gaussian q; the colour is the gap log p(x) − ELBO on a log scale "
@@ -337,7 +337,7 @@ if tab_sga.open:
         zg = zoom_grid(spec, *zm, *zl)
         p_col, t_col = st.columns(2, gap="large")
         with p_col:
-            show(lazy(vifig.elbo_heatmap, zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
+            show(lazy(vifig.elbo_heatmap_spec, zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
                                     path=(path.means, path.log_sds), lang=lang(), height=400), key="vi_chart_sga_path",
                  alt=t("Heatmap of the gap over the parameters of q with the path of stochastic gradient ascent."))
         with t_col:
@@ -375,7 +375,7 @@ if tab_mix.open:
         zz = np.linspace(z_lo, z_hi, 400)
         m_col, b_col = st.columns([1.4, 1], gap="large")
         with m_col:
-            show(lazy(vifig.densities_figure, zz, [
+            show(lazy(vifig.densities_spec, zz, [
                 dict(name=f"p(z|x) · {t('exact posterior')}", y=vi.posterior_pdf(model, zz, ev), colour=vifig.P, fill=True),
                 dict(name=t("best Gaussian q"), y=np.exp(-0.5 * ((zz - fit.mean) / fit.sd) ** 2) / (fit.sd * math.sqrt(2 * math.pi)),
                      colour=vifig.KL, dash="dash"),

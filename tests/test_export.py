@@ -46,12 +46,14 @@ def main_inprocess(*args):
 
 def figure_data_json(fig) -> str:
     """The JSON of the traces exactly as plotly.io.to_html writes it into the page. A lazy figure drawn
-    through a spec step (``Lazy.then``) exports that spec, which to_html validates into a figure first
-    (plotly's own key order): its shown spec is passed through the same validation."""
+    through a spec step (``Lazy.then``) or written as plotly JSON (a ``*_spec`` builder) exports that spec,
+    which to_html validates into a figure first (plotly's own key order): its shown spec is passed through
+    the same validation."""
     import plotly.graph_objects as go
     from plotly.io._json import to_json_plotly
     spec = fig.to_dict()
-    if getattr(fig, "post", None) is not None:
+    lazy = getattr(fig, "builder", None) is not None
+    if lazy and (fig.post is not None or fig.builder.__name__.endswith("_spec")):
         spec = go.Figure(spec).to_plotly_json()
     return to_json_plotly(spec["data"])
 

@@ -17,7 +17,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, linear_axis, visible_only
+from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, figure_of, layout_of, linear_axis,
+                     spec_of, visible_only, vline)
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -215,48 +216,55 @@ def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, ar
 
 
 # ---- log p = ELBO + KL as bars ------------------------------------------------------------------
-def evidence_bar_figure(log_p: float, elbo: float, kl: float, *, baseline: float | None = None, lang: str = "en",
-                        height: int = 230) -> go.Figure:
+def evidence_bar_spec(log_p: float, elbo: float, kl: float, *, baseline: float | None = None, lang: str = "en",
+                      height: int = 230) -> dict:
     """Two horizontal bars from a common baseline: log p(X|θ) above, ELBO then KL stacked below.
 
     log p is usually a large negative number, so bars from 0 would all look the
     same length. Both rows start at ``baseline`` (any number below the ELBO, e.g.
     the ELBO of q = prior) and the axis shows the actual values: the ELBO bar
-    plus the KL bar is exactly as long as the log p bar.
+    plus the KL bar is exactly as long as the log p bar. (As plotly JSON; :func:`evidence_bar_figure`
+    gives the figure.)
     """
     log_p, elbo, kl = float(log_p), float(elbo), float(kl)
     if baseline is None or not np.isfinite(baseline) or baseline > elbo:
         baseline = elbo - max(abs(kl), 1e-3 * max(1.0, abs(log_p)), 1.0)
     span = max(log_p - baseline, 1e-12)
     row_p, row_q = "log p(X|θ)", "L(q,θ) + KL"
-    fig = Figure()
-    fig.add_trace(go.Bar(y=[row_p], x=[log_p - baseline], base=[baseline], orientation="h", meta="log_p",
-                         marker=dict(color="#555555"), name="log p(X|θ)", text=[f"log p = {fmt(log_p)}"],
-                         textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
-                         hovertemplate="log p(X|θ) = " + fmt(log_p) + "<extra></extra>"))
-    fig.add_trace(go.Bar(y=[row_q], x=[elbo - baseline], base=[baseline], orientation="h", meta="elbo",
-                         marker=dict(color=ELBO), name=tr("ELBO L(q,θ)", lang), text=[f"L = {fmt(elbo)}"],
-                         textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
-                         hovertemplate="L(q,θ) = " + fmt(elbo) + "<extra></extra>"))
     kl_big = kl > 0.18 * span
-    fig.add_trace(go.Bar(y=[row_q], x=[kl], base=[elbo], orientation="h", meta="kl",
-                         marker=dict(color=KL), name=tr("KL gap KL(q‖p(Z|X,θ))", lang), text=[f"KL = {fmt(kl)}"],
-                         textposition="inside" if kl_big else "outside", insidetextanchor="middle",
-                         textfont=dict(color="white" if kl_big else KL, size=TEXT_SIZE), cliponaxis=False,
-                         hovertemplate="KL = " + fmt(kl) + "<extra></extra>"))
-    fig.add_vline(x=log_p, line=dict(color=LOG_P, width=2, dash="dash"))
-    base_layout(fig, height=height, xaxis=tr("nats (bars start at the baseline b)", lang) + f"  b = {fmt(baseline)}")
+    data = [
+        dict(type="bar", y=[row_p], x=[log_p - baseline], base=[baseline], orientation="h", meta="log_p",
+             marker=dict(color="#555555"), name="log p(X|θ)", text=[f"log p = {fmt(log_p)}"],
+             textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
+             hovertemplate="log p(X|θ) = " + fmt(log_p) + "<extra></extra>"),
+        dict(type="bar", y=[row_q], x=[elbo - baseline], base=[baseline], orientation="h", meta="elbo",
+             marker=dict(color=ELBO), name=tr("ELBO L(q,θ)", lang), text=[f"L = {fmt(elbo)}"],
+             textposition="inside", insidetextanchor="end", textfont=dict(color="white", size=TEXT_SIZE),
+             hovertemplate="L(q,θ) = " + fmt(elbo) + "<extra></extra>"),
+        dict(type="bar", y=[row_q], x=[kl], base=[elbo], orientation="h", meta="kl",
+             marker=dict(color=KL), name=tr("KL gap KL(q‖p(Z|X,θ))", lang), text=[f"KL = {fmt(kl)}"],
+             textposition="inside" if kl_big else "outside", insidetextanchor="middle",
+             textfont=dict(color="white" if kl_big else KL, size=TEXT_SIZE), cliponaxis=False,
+             hovertemplate="KL = " + fmt(kl) + "<extra></extra>"),
+    ]
     right = log_p + 0.22 * span  # room for an outside KL label
-    fig.update_xaxes(range=[baseline, right])
-    fig.update_yaxes(categoryorder="array", categoryarray=[row_q, row_p], tickfont=dict(size=TEXT_SIZE))
-    fig.update_layout(barmode="overlay", bargap=0.3, font=dict(size=TEXT_SIZE), margin=dict(l=10, r=20, t=30, b=10))
-    return fig
+    layout = layout_of(
+        height=height, xtitle=tr("nats (bars start at the baseline b)", lang) + f"  b = {fmt(baseline)}",
+        shapes=[vline(log_p, line=dict(color=LOG_P, width=2, dash="dash"))],
+        yaxis=dict(categoryorder="array", categoryarray=[row_q, row_p], tickfont=dict(size=TEXT_SIZE)),
+        barmode="overlay", bargap=0.3, font=dict(size=TEXT_SIZE), margin=dict(l=10, r=20, t=30, b=10))
+    layout["xaxis"]["range"] = [baseline, right]
+    return spec_of(data, layout)
 
 
-def decomposition_figure(dec, *, lang: str = "en", height: int = 280) -> go.Figure:
+evidence_bar_figure = figure_of(evidence_bar_spec, "evidence_bar_figure")
+
+
+def decomposition_spec(dec, *, lang: str = "en", height: int = 280) -> dict:
     """The three ways to split L(q,θ), one row each, as waterfalls from 0 ending at the ELBO.
 
     ``dec`` is a :class:`vizcore.inference.Decomposition` (or anything with the same attributes).
+    (As plotly JSON; :func:`decomposition_figure` gives the figure.)
     """
     rows = [
         ("E_q[log p(X,Z|θ)] + H(q)", ("E_q[log p(X,Z|θ)]", dec.energy, OKABE_ITO[5]), ("H(q)", dec.entropy, Q)),
@@ -265,88 +273,99 @@ def decomposition_figure(dec, *, lang: str = "en", height: int = 280) -> go.Figu
         ("log p(X|θ) − KL(q‖p(Z|X,θ))", ("log p(X|θ)", dec.log_marginal, "#555555"),
          ("−KL(q‖p(Z|X,θ))", -dec.kl_posterior, KL)),
     ]
-    fig = Figure()
-    ends = [0.0, float(dec.elbo)]
+    data = []
+    elbo = float(dec.elbo)
+    ends = [0.0, elbo]
     for label, (n1, v1, c1), (n2, v2, c2) in rows:
         v1, v2 = float(v1), float(v2)
         ends += [v1, v1 + v2]
-        fig.add_trace(go.Bar(y=[label], x=[v1], base=[0.0], orientation="h", marker=dict(color=c1), name=n1,
-                             meta="term1", text=[f"{n1} = {fmt(v1)}"], textposition="inside",
-                             insidetextanchor="start", textfont=dict(size=12, color="white"),
-                             hovertemplate=f"{n1} = {fmt(v1)}<extra></extra>"))
-        fig.add_trace(go.Bar(y=[label], x=[v2], base=[v1], orientation="h", name=n2,
-                             marker=dict(color=c2, pattern=dict(shape="/", fillmode="overlay")),  # hatched: not by colour alone
-                             meta="term2", hovertemplate=f"{n2} = {fmt(v2)}<extra></extra>"))
-    fig.add_vline(x=float(dec.elbo), line=dict(color=ELBO, width=2, dash="dash"),
-                  annotation_text=f"L(q,θ) = {fmt(dec.elbo)}", annotation_position="top",
-                  annotation_font=dict(color=ELBO, size=13))
+        data.append(dict(type="bar", y=[label], x=[v1], base=[0.0], orientation="h", marker=dict(color=c1), name=n1,
+                         meta="term1", text=[f"{n1} = {fmt(v1)}"], textposition="inside",
+                         insidetextanchor="start", textfont=dict(size=12, color="white"),
+                         hovertemplate=f"{n1} = {fmt(v1)}<extra></extra>"))
+        data.append(dict(type="bar", y=[label], x=[v2], base=[v1], orientation="h", name=n2,
+                         marker=dict(color=c2, pattern=dict(shape="/", fillmode="overlay")),  # hatched: not by colour alone
+                         meta="term2", hovertemplate=f"{n2} = {fmt(v2)}<extra></extra>"))
     lo, hi = min(ends), max(ends)
     pad = 0.04 * (hi - lo if hi > lo else 1.0)
-    base_layout(fig, height=height, xaxis=tr("nats (each row starts at 0 and ends at the ELBO)", lang))
-    fig.update_xaxes(range=[lo - pad, hi + pad])
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12))
-    fig.update_layout(barmode="overlay", bargap=0.35, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+    layout = layout_of(
+        height=height, xtitle=tr("nats (each row starts at 0 and ends at the ELBO)", lang),
+        shapes=[vline(elbo, line=dict(color=ELBO, width=2, dash="dash"))],
+        # the label plotly's add_vline(annotation_position="top") puts on the line
+        annotations=[dict(font=dict(color=ELBO, size=13), showarrow=False, text=f"L(q,θ) = {fmt(elbo)}", x=elbo,
+                          xanchor="center", xref="x", y=1, yanchor="bottom", yref="y domain")],
+        yaxis=dict(autorange="reversed", tickfont=dict(size=12)),
+        barmode="overlay", bargap=0.35, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    layout["xaxis"]["range"] = [lo - pad, hi + pad]
+    return spec_of(data, layout)
+
+
+decomposition_figure = figure_of(decomposition_spec, "decomposition_figure")
 
 
 # ---- the gap over θ -----------------------------------------------------------------------------
-def gap_figure(values, log_marginal, bound, *, current=None, x_label: str = "θ", lang: str = "en",
-               height: int = 400) -> go.Figure:
+def gap_spec(values, log_marginal, bound, *, current=None, x_label: str = "θ", lang: str = "en",
+             height: int = 400) -> dict:
     """log p(X|θ) and L(q, θ) for one fixed q as θ moves, with the gap KL(q‖p(Z|X,θ)) shaded.
 
     ``current`` = (x, log p, L) marks the θ where q was built (the gap there is the KL shown elsewhere).
+    (As plotly JSON; :func:`gap_figure` gives the figure.)
     """
     v = np.asarray(values, dtype=float)
     f, b = _finite(log_marginal), _finite(bound)
-    fig = Figure()
-    fig.add_trace(go.Scatter(x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5, dash="dash"), meta="bound",
-                             name=tr("ELBO L(q, θ), q held fixed", lang),
-                             hovertemplate="L = %{y:.3f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
-                             fill="tonexty", fillcolor="rgba(213,94,0,0.22)",
-                             name="log p(X|θ)  " + tr("(shaded: the gap KL(q‖p(Z|X,θ)))", lang),
-                             hovertemplate="log p = %{y:.3f}<extra></extra>"))
+    data = [
+        dict(type="scatter", x=v, y=b, mode="lines", line=dict(color=ELBO, width=2.5, dash="dash"), meta="bound",
+             name=tr("ELBO L(q, θ), q held fixed", lang), hovertemplate="L = %{y:.3f}<extra></extra>"),
+        dict(type="scatter", x=v, y=f, mode="lines", line=dict(color=LOG_P, width=3), meta="f",
+             fill="tonexty", fillcolor="rgba(213,94,0,0.22)",
+             name="log p(X|θ)  " + tr("(shaded: the gap KL(q‖p(Z|X,θ)))", lang),
+             hovertemplate="log p = %{y:.3f}<extra></extra>"),
+    ]
     if current is not None:
         cx, cp, cl = (float(c) for c in current)
-        fig.add_trace(go.Scatter(x=[cx, cx], y=[cl, cp], mode="lines+markers", meta="current",
-                                 line=dict(color=KL, width=4), marker=dict(size=8, color=KL),
-                                 name=tr("θ now: gap = KL", lang) + f" = {fmt(cp - cl)}"))
-    base_layout(fig, xaxis=x_label, yaxis="log p(X|θ)  /  L(q, θ)", height=height)
+        data.append(dict(type="scatter", x=[cx, cx], y=[cl, cp], mode="lines+markers", meta="current",
+                         line=dict(color=KL, width=4), marker=dict(size=8, color=KL),
+                         name=tr("θ now: gap = KL", lang) + f" = {fmt(cp - cl)}"))
     yr = _yrange(f, [np.nanmax(b)] if np.any(np.isfinite(b)) else [])
+    layout = layout_of(xtitle=x_label, ytitle="log p(X|θ)  /  L(q, θ)", height=height, font=dict(size=TEXT_SIZE),
+                       legend=dict(font=dict(size=12)))
+    layout["xaxis"]["range"] = [float(v.min()), float(v.max())]
     if yr is not None:
-        fig.update_yaxes(range=yr)
-    fig.update_xaxes(range=[float(v.min()), float(v.max())])
-    fig.update_layout(font=dict(size=TEXT_SIZE), legend=dict(font=dict(size=12)))
-    return fig
+        layout["yaxis"]["range"] = yr
+    return spec_of(data, layout)
+
+
+gap_figure = figure_of(gap_spec, "gap_figure")
 
 
 # ---- q(z_n) for one data point ------------------------------------------------------------------
-def point_q_figure(prior_row, posterior_row, q_row, *, lang: str = "en", height: int = 220) -> go.Figure:
+def point_q_spec(prior_row, posterior_row, q_row, *, lang: str = "en", height: int = 220) -> dict:
     """q(z_n) next to the prior p(z_n|θ) and the posterior p(z_n|x_n, θ) for one data point.
 
     Grouped bars for a few latent values (components counted from 1); lines when z takes many values
-    (the linkage model's z = 0..y1).
+    (the linkage model's z = 0..y1). (As plotly JSON; :func:`point_q_figure` gives the figure.)
     """
     pr, po, q = (np.asarray(a, dtype=float) for a in (prior_row, posterior_row, q_row))
     k = q.size
-    fig = Figure()
     # colour is not the only cue: the bars also differ in fill pattern, the lines in dash
     series = ((tr("prior p(z)", lang), pr, "#999999", ".", "dot"), (tr("posterior p(z|x)", lang), po, LOG_P, "", "solid"),
               ("q(z)", q, Q, "/", "dash"))
     if k <= 8:
         cats = [str(j + 1) for j in range(k)]
-        for name, y, c, pattern, _ in series:
-            fig.add_trace(go.Bar(x=cats, y=y, name=name, meta=name,
-                                 marker=dict(color=c, pattern=dict(shape=pattern, fillmode="overlay")),
-                                 hovertemplate="z = %{x}: %{y:.4f}<extra>" + name + "</extra>"))
+        data = [dict(type="bar", x=cats, y=y, name=name, meta=name,
+                     marker=dict(color=c, pattern=dict(shape=pattern, fillmode="overlay")),
+                     hovertemplate="z = %{x}: %{y:.4f}<extra>" + name + "</extra>")
+                for name, y, c, pattern, _ in series]
         xlab = tr("component k", lang)
     else:
         z = np.arange(k)
-        for name, y, c, _, dash in series:
-            fig.add_trace(go.Scatter(x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5, dash=dash),
-                                     meta=name))
+        data = [dict(type="scatter", x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5, dash=dash),
+                     meta=name) for name, y, c, _, dash in series]
         xlab = "z"
-    base_layout(fig, height=height, xaxis=xlab, yaxis=tr("probability", lang))
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(barmode="group", font=dict(size=13), margin=dict(l=10, r=10, t=30, b=10))
-    return fig
+    layout = layout_of(height=height, xtitle=xlab, ytitle=tr("probability", lang), barmode="group",
+                       font=dict(size=13), margin=dict(l=10, r=10, t=30, b=10))
+    layout["yaxis"]["rangemode"] = "tozero"
+    return spec_of(data, layout)
+
+
+point_q_figure = figure_of(point_q_spec, "point_q_figure")

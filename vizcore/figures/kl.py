@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from vizcore.i18n import tr
 
-from ._style import KL, OKABE_ITO, P, Q, Figure, base_layout
+from ._style import KL, OKABE_ITO, P, Q, Figure, base_layout, figure_of, hline, layout_of, spec_of
 
 POSITIVE = KL                 # q > p: the integrand adds to KL
 NEGATIVE = OKABE_ITO[5]       # q < p: the integrand subtracts (sky blue)
@@ -41,8 +41,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def density_figure(x, p_pdf, q_pdf, *, lang: str = "en", height: int = 340) -> go.Figure:
-    """p (filled) and q (line) on a common x-grid.
+def density_spec(x, p_pdf, q_pdf, *, lang: str = "en", height: int = 340) -> dict:
+    """p (filled) and q (line) on a common x-grid. (As plotly JSON; :func:`density_figure` gives the figure.)
 
     Parameters
     ----------
@@ -50,16 +50,19 @@ def density_figure(x, p_pdf, q_pdf, *, lang: str = "en", height: int = 340) -> g
     p_pdf, q_pdf : array_like, shape (N,)
         Densities of p and q at ``x``.
     """
-    fig = Figure()
-    fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('target', lang)}", mode="lines",
-                    line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
-    fig.add_scatter(x=x, y=q_pdf, name=f"q(x) · {tr('approximation', lang)}", mode="lines",
-                    line=dict(color=Q, width=2.5, dash="dash"))
-    return base_layout(fig, xaxis="x", yaxis=tr("density", lang), height=height)
+    data = [dict(type="scatter", x=x, y=p_pdf, name=f"p(x) · {tr('target', lang)}", mode="lines",
+                 line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15)),
+            dict(type="scatter", x=x, y=q_pdf, name=f"q(x) · {tr('approximation', lang)}", mode="lines",
+                 line=dict(color=Q, width=2.5, dash="dash"))]
+    return spec_of(data, layout_of(xtitle="x", ytitle=tr("density", lang), height=height))
 
 
-def integrand_figure(x, integrand, *, lang: str = "en", height: int = 340) -> go.Figure:
+density_figure = figure_of(density_spec, "density_figure")
+
+
+def integrand_spec(x, integrand, *, lang: str = "en", height: int = 340) -> dict:
     """The integrand q(x) log(q(x)/p(x)), its positive and negative areas in two colours.
+    (As plotly JSON; :func:`integrand_figure` gives the figure.)
 
     Parameters
     ----------
@@ -74,24 +77,26 @@ def integrand_figure(x, integrand, *, lang: str = "en", height: int = 340) -> go
     # The fills use 0 inside an infinite band (drawn as a shaded band instead):
     # a NaN would make plotly's fill jump across the gap.
     filled = np.where(infinite, 0.0, f)
-    fig = Figure()
-    fig.add_scatter(x=x, y=np.maximum(filled, 0.0), mode="lines",
-                    name=tr("adds to KL where q > p", lang), line=dict(color=POSITIVE, width=0),
-                    fill="tozeroy", fillcolor=_rgba(POSITIVE, 0.55), hoverinfo="skip")
-    fig.add_scatter(x=x, y=np.minimum(filled, 0.0), mode="lines",
-                    name=tr("subtracts where q < p", lang), line=dict(color=NEGATIVE, width=0),
-                    fill="tozeroy", fillcolor=_rgba(NEGATIVE, 0.65), hoverinfo="skip")
-    fig.add_scatter(x=x, y=np.where(infinite, np.nan, f), mode="lines", name="q log(q/p)",
-                    line=dict(color="#000000", width=1.5),
-                    hovertemplate="x = %{x:.3f}<br>q log(q/p) = %{y:.4f}<extra></extra>")
+    data = [
+        dict(type="scatter", x=x, y=np.maximum(filled, 0.0), mode="lines", name=tr("adds to KL where q > p", lang),
+             line=dict(color=POSITIVE, width=0), fill="tozeroy", fillcolor=_rgba(POSITIVE, 0.55), hoverinfo="skip"),
+        dict(type="scatter", x=x, y=np.minimum(filled, 0.0), mode="lines", name=tr("subtracts where q < p", lang),
+             line=dict(color=NEGATIVE, width=0), fill="tozeroy", fillcolor=_rgba(NEGATIVE, 0.65), hoverinfo="skip"),
+        dict(type="scatter", x=x, y=np.where(infinite, np.nan, f), mode="lines", name="q log(q/p)",
+             line=dict(color="#000000", width=1.5),
+             hovertemplate="x = %{x:.3f}<br>q log(q/p) = %{y:.4f}<extra></extra>"),
+    ]
     runs = _runs(infinite)
-    for start, stop in runs:
-        fig.add_vrect(x0=x[start], x1=x[stop], fillcolor=_rgba(POSITIVE, 0.25), line_width=0)
+    shapes = [dict(type="rect", x0=x[start], x1=x[stop], xref="x", y0=0, y1=1, yref="y domain",
+                   fillcolor=_rgba(POSITIVE, 0.25), line=dict(width=0)) for start, stop in runs]
     if runs:
-        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"+∞: {tr('q > 0 but p = 0', lang)}",
-                        marker=dict(symbol="square", size=14, color=_rgba(POSITIVE, 0.25)))
-    fig.add_hline(y=0.0, line=dict(color="#666666", width=1))
-    return base_layout(fig, xaxis="x", yaxis="q(x) log q(x)/p(x)", height=height)
+        data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=f"+∞: {tr('q > 0 but p = 0', lang)}",
+                         marker=dict(symbol="square", size=14, color=_rgba(POSITIVE, 0.25))))
+    shapes.append(hline(0.0, line=dict(color="#666666", width=1)))
+    return spec_of(data, layout_of(xtitle="x", ytitle="q(x) log q(x)/p(x)", height=height, shapes=shapes))
+
+
+integrand_figure = figure_of(integrand_spec, "integrand_figure")
 
 
 def discrete_figure(labels, p, q, *, lang: str = "en", height: int = 340) -> go.Figure:

@@ -12,7 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import LOG_P, Figure, base_layout, component_colour, component_dash, component_symbol
+from ._style import (LOG_P, Figure, base_layout, component_colour, component_dash, component_symbol, figure_of,
+                     layout_of, spec_of)
 
 HIST = "rgba(120,120,120,0.35)"
 
@@ -27,19 +28,20 @@ def _f32(a) -> np.ndarray:
 
 
 # ---- the prior p(z) -----------------------------------------------------------------
-def prior_bars(weights, *, lang: str = "en", height: int = 300) -> go.Figure:
-    """p(z = k) = π_k as one bar per component, its value written on the bar."""
+def prior_bars_spec(weights, *, lang: str = "en", height: int = 300) -> dict:
+    """p(z = k) = π_k as one bar per component, its value written on the bar.
+    (As plotly JSON; :func:`prior_bars` gives the figure.)"""
     w = np.asarray(weights, dtype=float)
     labels = [str(k + 1) for k in range(w.size)]
-    fig = Figure(go.Bar(
-        x=labels, y=w, marker_color=[component_colour(k) for k in range(w.size)],
-        text=[f"{v:.2f}" for v in w] if w.size <= 3 else None, textposition="outside", cliponaxis=False,
-        textfont=dict(size=11), hovertemplate="p(z = %{x}) = %{y:.3f}<extra></extra>", showlegend=False,
-    ))
-    base_layout(fig, title=tr("Prior p(z)", lang), xaxis="z", yaxis="p(z)", height=height)
-    fig.update_layout(margin_r=24, xaxis=dict(type="category", tickmode="array", tickvals=labels),
-                      yaxis=dict(range=[0, 1.12]))
-    return fig
+    bar = dict(type="bar", x=labels, y=w, marker=dict(color=[component_colour(k) for k in range(w.size)]),
+               text=[f"{v:.2f}" for v in w] if w.size <= 3 else None, textposition="outside", cliponaxis=False,
+               textfont=dict(size=11), hovertemplate="p(z = %{x}) = %{y:.3f}<extra></extra>", showlegend=False)
+    layout = layout_of(title=tr("Prior p(z)", lang), xtitle="z", ytitle="p(z)", height=height, margin=dict(r=24),
+                       xaxis=dict(type="category", tickmode="array", tickvals=labels), yaxis=dict(range=[0, 1.12]))
+    return spec_of([bar], layout)
+
+
+prior_bars = figure_of(prior_bars_spec, "prior_bars")
 
 
 def prior_posterior_bars(prior, post, *, where: str = "x", lang: str = "en", height: int = 300) -> go.Figure:
@@ -61,8 +63,8 @@ def prior_posterior_bars(prior, post, *, where: str = "x", lang: str = "en", hei
 
 
 # ---- one observed dimension: components, marginal, histogram ------------------------
-def mixture_density(grid, joint, marginal, *, hist=None, x0=None, stacked: bool = False, discrete: bool = False,
-                    var: str = "x", xlabel: str | None = None, lang: str = "en", height: int = 380) -> go.Figure:
+def mixture_density_spec(grid, joint, marginal, *, hist=None, x0=None, stacked: bool = False, discrete: bool = False,
+                         var: str = "x", xlabel: str | None = None, lang: str = "en", height: int = 380) -> dict:
     """Each π_k p(x|z=k), the marginal p(x) = Σ_k π_k p(x|z=k) (thick), and the data.
 
     Parameters
@@ -75,6 +77,7 @@ def mixture_density(grid, joint, marginal, *, hist=None, x0=None, stacked: bool 
     var : the name of the observed variable in the legend (``x``, or ``h`` for heads)
 
     The components are drawn over the marginal, so each stays visible where it is the marginal.
+    (As plotly JSON; :func:`mixture_density` gives the figure.)
     """
     grid, joint, marginal = np.asarray(grid, float), np.asarray(joint, float), np.asarray(marginal, float)
     K = joint.shape[1]
@@ -83,62 +86,69 @@ def mixture_density(grid, joint, marginal, *, hist=None, x0=None, stacked: bool 
     if hist is not None:
         centres, heights = hist
         width = float(centres[1] - centres[0]) if len(centres) > 1 else 1.0
-        traces.append(go.Bar(
-            x=_f32(centres), y=_f32(heights), width=width * (0.8 if discrete else 1.0), marker_color=HIST,
-            marker_line_width=0, name=tr("samples (histogram)", lang),
+        traces.append(dict(
+            type="bar", x=_f32(centres), y=_f32(heights), width=width * (0.8 if discrete else 1.0),
+            marker=dict(color=HIST, line=dict(width=0)), name=tr("samples (histogram)", lang),
             hovertemplate="%{x:.3g}: %{y:.3g}<extra></extra>",
         ))
-    traces.append(go.Scatter(
-        x=_f32(grid), y=_f32(marginal), mode=mode, name=f"p({var}) = Σₖ πₖ p({var} | z = k)",
+    x = _f32(grid)
+    traces.append(dict(
+        type="scatter", x=x, y=_f32(marginal), mode=mode, name=f"p({var}) = Σₖ πₖ p({var} | z = k)",
         line=dict(color=LOG_P, width=5), marker=dict(size=9),
         hovertemplate=f"p({var})" + " = %{y:.4g}<extra>" + var + " = %{x:.3g}</extra>",
     ))
     for k in range(K):
         term = f"π{k + 1}·p({var} | z = {k + 1})"
-        traces.append(go.Scatter(
-            x=_f32(grid), y=_f32(joint[:, k]), mode=mode, name=term,
+        traces.append(dict(
+            type="scatter", x=x, y=_f32(joint[:, k]), mode=mode, name=term,
             line=dict(color=component_colour(k), width=2.5, dash=None if stacked else component_dash(k)),
             marker=dict(size=5, symbol=component_symbol(k)),
             stackgroup="comp" if stacked else None,
             fillcolor=_rgba(component_colour(k), 0.45) if stacked else None,
             hovertemplate=term + " = %{y:.4g}<extra>" + var + " = %{x:.3g}</extra>",
         ))
-    fig = Figure(data=traces)
-    base_layout(fig, xaxis=xlabel or var, yaxis=tr("probability" if discrete else "density", lang), height=height)
     pad = 0.6 if discrete else 0.0
-    fig.update_layout(bargap=0, legend=dict(font=dict(size=13)), shapes=_vline(x0),
-                      xaxis=dict(range=[float(grid.min()) - pad, float(grid.max()) + pad]),
-                      yaxis=dict(rangemode="tozero"))
-    return fig
+    layout = layout_of(xtitle=xlabel or var, ytitle=tr("probability" if discrete else "density", lang), height=height,
+                       bargap=0, legend=dict(font=dict(size=13)), shapes=_vline(x0) or None,
+                       xaxis=dict(range=[float(grid.min()) - pad, float(grid.max()) + pad]),
+                       yaxis=dict(rangemode="tozero"))
+    return spec_of(traces, layout)
 
 
-def responsibilities(grid, resp, *, x0=None, resp0=None, discrete: bool = False, var: str = "x",
-                     xlabel: str | None = None, lang: str = "en", height: int = 340) -> go.Figure:
-    """p(z = k | x) across x, one curve per component (they sum to 1 at every x)."""
+mixture_density = figure_of(mixture_density_spec, "mixture_density")
+
+
+def responsibilities_spec(grid, resp, *, x0=None, resp0=None, discrete: bool = False, var: str = "x",
+                          xlabel: str | None = None, lang: str = "en", height: int = 340) -> dict:
+    """p(z = k | x) across x, one curve per component (they sum to 1 at every x).
+    (As plotly JSON; :func:`responsibilities` gives the figure.)"""
     grid, resp = np.asarray(grid, float), np.asarray(resp, float)
     K = resp.shape[1]
+    x = _f32(grid)
     traces = []
     for k in range(K):
-        traces.append(go.Scatter(
-            x=_f32(grid), y=_f32(resp[:, k]), mode="lines+markers" if discrete else "lines",
+        traces.append(dict(
+            type="scatter", x=x, y=_f32(resp[:, k]), mode="lines+markers" if discrete else "lines",
             name=f"p(z = {k + 1} | {var})", line=dict(color=component_colour(k), width=2.5, dash=component_dash(k)),
             marker=dict(size=5, symbol=component_symbol(k)),
             hovertemplate=f"p(z = {k + 1} | {var})" + " = %{y:.4f}<extra>" + var + " = %{x:.3g}</extra>",
         ))
     if x0 is not None and resp0 is not None:
         r0 = np.asarray(resp0, float)
-        traces.append(go.Scatter(
-            x=[float(x0)] * K, y=r0, mode="markers", showlegend=False,
+        traces.append(dict(
+            type="scatter", x=[float(x0)] * K, y=r0, mode="markers", showlegend=False,
             marker=dict(color=[component_colour(k) for k in range(K)], size=12, line=dict(color="white", width=1.5)),
             hovertemplate="%{y:.4f}<extra></extra>",
         ))
-    fig = Figure(data=traces)
-    base_layout(fig, xaxis=xlabel or var, yaxis=f"p(z | {var})", height=height)
     pad = 0.6 if discrete else 0.0
-    fig.update_layout(legend=dict(font=dict(size=13)), shapes=_vline(x0),
-                      xaxis=dict(range=[float(grid.min()) - pad, float(grid.max()) + pad]),
-                      yaxis=dict(range=[-0.03, 1.03]))
-    return fig
+    layout = layout_of(xtitle=xlabel or var, ytitle=f"p(z | {var})", height=height,
+                       legend=dict(font=dict(size=13)), shapes=_vline(x0) or None,
+                       xaxis=dict(range=[float(grid.min()) - pad, float(grid.max()) + pad]),
+                       yaxis=dict(range=[-0.03, 1.03]))
+    return spec_of(traces, layout)
+
+
+responsibilities = figure_of(responsibilities_spec, "responsibilities")
 
 
 # ---- two observed dimensions --------------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, Figure, base_layout
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, Figure, base_layout, figure_of, layout_of, spec_of
 
 MIXTURE = OKABE_ITO[2]     # the richer family
 FORWARD = OKABE_ITO[4]     # forward-KL fit
@@ -62,8 +62,12 @@ def fmt(v: float, digits: int = 4) -> str:
     return f"{v:.{digits}f}"
 
 
-def densities_figure(z, curves, *, lang: str = "en", height: int = 340, xaxis: str = "z") -> go.Figure:
-    """Several densities over a common z-grid.
+# plotly's "Viridis" as the validator spells it out (plotly.js's own named scale has other stops)
+VIRIDIS = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
+
+
+def densities_spec(z, curves, *, lang: str = "en", height: int = 340, xaxis: str = "z") -> dict:
+    """Several densities over a common z-grid. (As plotly JSON; :func:`densities_figure` gives the figure.)
 
     Parameters
     ----------
@@ -75,43 +79,50 @@ def densities_figure(z, curves, *, lang: str = "en", height: int = 340, xaxis: s
     """
     z = np.asarray(z, dtype=float)
     idx = thin(z.size)
-    fig = Figure()
+    data = []
     for c in curves:
         y = np.asarray(c["y"], dtype=float)[idx]
         name = c["name"] or ""
-        fig.add_scatter(x=z[idx], y=_list(y), name=name, mode="lines", showlegend=c["name"] is not None,
-                        line=dict(color=c["colour"], width=c.get("width", 2.5), dash=c.get("dash", "solid")),
-                        fill="tozeroy" if c.get("fill") else None,
-                        fillcolor=_rgba(c["colour"], 0.15) if c.get("fill") else None,
-                        hovertemplate="z = %{x:.3f}<br>%{y:.4f}<extra>" + name + "</extra>")
-    fig.update_yaxes(rangemode="tozero")
-    return base_layout(fig, xaxis=xaxis, yaxis=tr("density", lang), height=height)
+        data.append(dict(type="scatter", x=z[idx], y=_list(y), name=name, mode="lines", showlegend=c["name"] is not None,
+                         line=dict(color=c["colour"], width=c.get("width", 2.5), dash=c.get("dash", "solid")),
+                         fill="tozeroy" if c.get("fill") else None,
+                         fillcolor=_rgba(c["colour"], 0.15) if c.get("fill") else None,
+                         hovertemplate="z = %{x:.3f}<br>%{y:.4f}<extra>" + name + "</extra>"))
+    return spec_of(data, layout_of(xtitle=xaxis, ytitle=tr("density", lang), height=height,
+                                   yaxis=dict(rangemode="tozero")))
 
 
-def decomposition_figure(elbo: float, kl: float, log_p: float, *, lang: str = "en", height: int = 300) -> go.Figure:
+densities_figure = figure_of(densities_spec, "densities_figure")
+
+
+def decomposition_spec(elbo: float, kl: float, log_p: float, *, lang: str = "en", height: int = 300) -> dict:
     """log p(x) = ELBO + KL as a stacked (waterfall) bar, zoomed on the part that differs.
 
     The ELBO bar comes down to its value, the KL bar stacks on it up to
-    log p(x), and the total bar is log p(x) itself.
+    log p(x), and the total bar is log p(x) itself. (As plotly JSON; :func:`decomposition_figure`
+    gives the figure.)
     """
-    fig = Figure(go.Waterfall(
-        x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p], measure=["absolute", "relative", "total"],
-        text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside", cliponaxis=False,
-        increasing=dict(marker=dict(color=KL)), totals=dict(marker=dict(color=LOG_P)),
+    bars = dict(
+        type="waterfall", x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p],
+        measure=["absolute", "relative", "total"], text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside",
+        cliponaxis=False, increasing=dict(marker=dict(color=KL)), totals=dict(marker=dict(color=LOG_P)),
         decreasing=dict(marker=dict(color=ELBO)), connector=dict(line=dict(color="#888888", dash="dot")),
         hovertemplate="%{x}: %{y:.4f}<extra></extra>", showlegend=False,
-    ))
+    )
     # the absolute bars start at 0; show the window where ELBO and log p differ
     lo, hi = min(elbo, log_p), max(elbo, log_p)
     span = max(hi - lo, 0.02 * max(abs(log_p), 1.0), 0.05)
-    fig.update_yaxes(range=[lo - 0.6 * span, hi + 0.6 * span])
-    fig.update_layout(bargap=0.35)
-    return base_layout(fig, yaxis=tr("nats", lang), height=height)
+    return spec_of([bars], layout_of(ytitle=tr("nats", lang), height=height, bargap=0.35,
+                                     yaxis=dict(range=[lo - 0.6 * span, hi + 0.6 * span])))
 
 
-def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, current=None, path=None,
-                 lang: str = "en", floor: float = 1e-4, ceiling: float = 1e2, height: int = 420) -> go.Figure:
+decomposition_figure = figure_of(decomposition_spec, "decomposition_figure")
+
+
+def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None, current=None, path=None,
+                      lang: str = "en", floor: float = 1e-4, ceiling: float = 1e2, height: int = 420) -> dict:
     """The ELBO over Gaussian q = N(m, s²), coloured by the gap log p(x) − ELBO on a log scale.
+    (As plotly JSON; :func:`elbo_heatmap` gives the figure.)
 
     Parameters
     ----------
@@ -137,35 +148,38 @@ def elbo_heatmap(means, log_sds, elbo, log_evidence: float, *, optimum=None, cur
     if z_hi - z_lo < 1e-9:
         z_hi = z_lo + 1.0
     ticks = list(range(math.ceil(z_lo), math.floor(z_hi) + 1))
-    fig = Figure(go.Heatmap(
+    data = [dict(
         # z is colour only (the hover reads customdata): 32-bit floats, half its bytes
-        x=means, y=log_sds, z=z.astype(np.float32), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
-        colorscale="Viridis", zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best": +50 ms per redraw
+        type="heatmap", x=means, y=log_sds, z=z.astype(np.float32), customdata=np.round(np.stack([elbo, gap], axis=-1), 5),
+        colorscale=VIRIDIS, zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best": +50 ms per redraw
         colorbar=dict(title=dict(text=tr("gap", lang), side="top"), tickvals=ticks,
                       ticktext=[f"{10.0 ** v:g}" for v in ticks], thickness=14),
         hovertemplate=("m = %{x:.2f}<br>log s = %{y:.2f}<br>ELBO = %{customdata[0]:.4f}<br>"
                        "log p − ELBO = %{customdata[1]:.4f}<extra></extra>"),
-    ))
+    )]
     if path is not None:
         pm, pl = (np.asarray(a, dtype=float) for a in path)
         idx = thin(pm.size)
-        fig.add_scatter(x=pm[idx], y=pl[idx], mode="lines", name=tr("stochastic gradient ascent", lang),
-                        line=dict(color=Q, width=2), hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
-        fig.add_scatter(x=[pm[-1]], y=[pl[-1]], mode="markers", name=tr("last iterate", lang),
-                        marker=dict(symbol="diamond", size=11, color=Q, line=dict(color="#000000", width=1.5)))
+        data.append(dict(type="scatter", x=pm[idx], y=pl[idx], mode="lines", name=tr("stochastic gradient ascent", lang),
+                         line=dict(color=Q, width=2), hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>"))
+        data.append(dict(type="scatter", x=[pm[-1]], y=[pl[-1]], mode="markers", name=tr("last iterate", lang),
+                         marker=dict(symbol="diamond", size=11, color=Q, line=dict(color="#000000", width=1.5))))
     if current is not None:
-        fig.add_scatter(x=[current[0]], y=[math.log(current[1])], mode="markers", name=tr("your q", lang),
-                        marker=dict(symbol="circle", size=13, color="rgba(0,0,0,0)", line=dict(color=PATH, width=3)),
-                        hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
+        data.append(dict(type="scatter", x=[current[0]], y=[math.log(current[1])], mode="markers", name=tr("your q", lang),
+                         marker=dict(symbol="circle", size=13, color="rgba(0,0,0,0)", line=dict(color=PATH, width=3)),
+                         hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>"))
     if optimum is not None:
-        fig.add_scatter(x=[optimum[0]], y=[math.log(optimum[1])], mode="markers", name=tr("best Gaussian q", lang),
-                        marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
-                        hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>")
-    fig = base_layout(fig, xaxis=f"{tr('mean', lang)} m", yaxis=f"log s ({tr('log standard deviation', lang)})",
-                      height=height)
-    fig.update_xaxes(range=[float(means.min()), float(means.max())])
-    fig.update_yaxes(range=[float(log_sds.min()), float(log_sds.max())])
-    return fig
+        data.append(dict(type="scatter", x=[optimum[0]], y=[math.log(optimum[1])], mode="markers",
+                         name=tr("best Gaussian q", lang),
+                         marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
+                         hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>"))
+    layout = layout_of(xtitle=f"{tr('mean', lang)} m", ytitle=f"log s ({tr('log standard deviation', lang)})",
+                       height=height, xaxis=dict(range=[float(means.min()), float(means.max())]),
+                       yaxis=dict(range=[float(log_sds.min()), float(log_sds.max())]))
+    return spec_of(data, layout)
+
+
+elbo_heatmap = figure_of(elbo_heatmap_spec, "elbo_heatmap")
 
 
 def elbo_trace_figure(elbo, log_evidence: float, best_elbo: float, *, lang: str = "en", height: int = 340) -> go.Figure:

@@ -1,0 +1,117 @@
+"""Charts written as plotly JSON (the ``*_spec`` builders) are what plotly's graph objects make of them.
+
+A chart a slider redraws is written as a plain dict and sent as it is (``pages._common.show``); its
+``*_figure`` twin is ``Figure(spec)``, validated by plotly. Here every spec builder, on ordinary and
+edge-case inputs, is checked to be canonical: plotly's validation leaves it exactly as written (a
+misspelt property, a value plotly would coerce, a named colour scale it would spell out all fail), no
+part of it is shared between two places (the page styles a spec in place), and its twin has its
+signature.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from vizcore.figures import bounds, kl, models, vi
+from vizcore.figures._style import Figure, finished
+
+G = np.linspace(40, 100, 120)
+JOINT = np.stack([0.4 * np.exp(-(G - 55) ** 2 / 50), 0.6 * np.exp(-(G - 80) ** 2 / 40)], 1) / 10
+RESP = JOINT / JOINT.sum(1, keepdims=True)
+X = np.linspace(-4, 4, 200)
+WITH_INF = np.sin(X)
+WITH_INF[50:60] = np.inf
+DEC = SimpleNamespace(energy=-120.5, entropy=3.25, expected_log_lik=-110.0, kl_prior=7.25, log_marginal=-115.0,
+                      kl_posterior=2.25, elbo=-117.25)
+MEANS, LOG_SDS = np.linspace(-2, 2, 30), np.linspace(-1.5, 1, 20)
+ELBO = -((MEANS[None, :] - 0.3) ** 2) - (LOG_SDS[:, None] + 0.2) ** 2 - 5
+
+CASES = [
+    (bounds.evidence_bar_spec, (-10.0, -12.0, 2.0), {}),
+    (bounds.evidence_bar_spec, (-1000.5, -1000.6, 0.1), dict(baseline=-1003.0, lang="zh", height=200)),
+    (bounds.evidence_bar_spec, (-5.0, -5.0, 0.0), dict(baseline=float("nan"))),
+    (bounds.decomposition_spec, (DEC,), {}),
+    (bounds.gap_spec, (G, -np.abs(G - 70) - 100, -np.abs(G - 65) - 103), dict(current=(65.0, -105.0, -103.0))),
+    (bounds.gap_spec, (G, np.where(G > 90, -np.inf, -np.abs(G - 70)), np.full(G.shape, -np.inf)), dict(lang="zh")),
+    (bounds.point_q_spec, ([0.5, 0.5], [0.2, 0.8], [0.3, 0.7]), {}),
+    (bounds.point_q_spec, (np.full(12, 1 / 12), np.linspace(0, 1, 12) / 6, np.full(12, 1 / 12)), {}),
+    (models.prior_bars_spec, ([0.3, 0.7],), {}),
+    (models.prior_bars_spec, ([0.2, 0.3, 0.1, 0.4],), dict(lang="zh", height=380)),
+    (models.mixture_density_spec, (G, JOINT, JOINT.sum(1)), {}),
+    (models.mixture_density_spec, (G, JOINT, JOINT.sum(1)), dict(hist=(G[::10], JOINT.sum(1)[::10]), x0=60.0,
+                                                                 stacked=True)),
+    (models.mixture_density_spec, (np.arange(11.0), JOINT[:11], JOINT[:11].sum(1)),
+     dict(hist=(np.arange(11.0), JOINT[:11].sum(1)), x0=3, discrete=True, var="h", xlabel="heads")),
+    (models.responsibilities_spec, (G, RESP), dict(x0=61.0, resp0=RESP[30])),
+    (models.responsibilities_spec, (np.arange(11.0), RESP[:11]), dict(x0=4, resp0=RESP[4], discrete=True, var="h")),
+    (kl.density_spec, (X, np.exp(-X ** 2), np.exp(-(X - 1) ** 2)), {}),
+    (kl.integrand_spec, (X, np.sin(X)), {}),
+    (kl.integrand_spec, (X, WITH_INF), dict(lang="zh")),
+    (vi.densities_spec, (X, [dict(name="p", y=np.exp(-X ** 2), colour="#000000", fill=True),
+                             dict(name=None, y=np.exp(-(X - 1) ** 2), colour="#E69F00", dash="dash", width=3)]), {}),
+    (vi.densities_spec, (np.linspace(-3, 3, 1000), [dict(name="q", y=np.linspace(0, 1, 1000), colour="#0072B2")]),
+     dict(xaxis="θ")),
+    (vi.decomposition_spec, (-10.0, 0.5, -9.5), {}),
+    (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9), {}),
+    (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
+     dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
+]
+TWINS = {bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
+         bounds.gap_spec: bounds.gap_figure, bounds.point_q_spec: bounds.point_q_figure,
+         models.prior_bars_spec: models.prior_bars, models.mixture_density_spec: models.mixture_density,
+         models.responsibilities_spec: models.responsibilities, kl.density_spec: kl.density_figure,
+         kl.integrand_spec: kl.integrand_figure, vi.densities_spec: vi.densities_figure,
+         vi.decomposition_spec: vi.decomposition_figure, vi.elbo_heatmap_spec: vi.elbo_heatmap}
+
+
+def _dump(spec) -> str:
+    return json.dumps(spec, sort_keys=True, default=lambda a: np.asarray(a).tolist())
+
+
+@pytest.mark.parametrize("builder,args,kwargs", CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_plotly_leaves_the_spec_as_written(builder, args, kwargs):
+    sent = finished(builder(*args, **kwargs))
+    validated = Figure(builder(*args, **kwargs)).to_dict()  # raises on a property plotly does not know
+    assert _dump(sent) == _dump(validated)
+
+
+@pytest.mark.parametrize("builder,args,kwargs", CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_no_part_of_a_spec_is_shared(builder, args, kwargs):
+    """``display.presenter`` and ``ensure_contrast`` change a spec in place: a dict or list that sat in two
+    places would be changed twice (the template is shared between specs on purpose and never changed)."""
+    seen: set[int] = set()
+
+    def walk(node):
+        if isinstance(node, (dict, list)):
+            assert id(node) not in seen, f"shared: {str(node)[:80]}"
+            seen.add(id(node))
+            for child in (node.values() if isinstance(node, dict) else node):
+                walk(child)
+    spec = builder(*args, **kwargs)
+    walk(spec)
+
+
+def test_the_figure_twins_are_validated_figures_with_the_same_signature():
+    assert {c[0] for c in CASES} == set(TWINS)  # every spec builder is checked above
+    for spec_builder, figure_builder in TWINS.items():
+        assert inspect.signature(figure_builder) == inspect.signature(spec_builder)
+        args, kwargs = next((a, k) for b, a, k in CASES if b is spec_builder)
+        fig = figure_builder(*args, **kwargs)
+        assert isinstance(fig, Figure) and fig.data and figure_builder.__name__ != spec_builder.__name__
+
+
+def test_a_property_plotly_would_change_is_caught():
+    """The check above can fail: a named colour scale (plotly spells it out) or a misspelt property."""
+    def named():
+        spec = vi.elbo_heatmap_spec(MEANS, LOG_SDS, ELBO, -4.9)
+        spec["data"][0]["colorscale"] = "Viridis"
+        return spec
+    assert _dump(finished(named())) != _dump(Figure(named()).to_dict())
+    misspelt = named()
+    misspelt["data"][0]["colorscal"] = "Viridis"
+    with pytest.raises(ValueError):
+        Figure(misspelt)

@@ -8,7 +8,7 @@ import vizcore as vc
 from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, stop, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
-from vizcore.figures.bounds import family_figure, fmt, plane_figure, tex
+from vizcore.figures.bounds import family_spec, fmt, plane_spec, tex
 
 GRID = 300          # at least this many evenly spaced points, the anchors among them (≤ 321 per curve)
 PLANE = 48          # 48 × 48 grid for the 2-D view up to N = 1,000 rows; fewer beyond (teaching.grid_side)
@@ -139,7 +139,7 @@ with num_col:
               help=t("min over the grid of f − L(q_s, θ)") + f", {t('at')} {label} = {fam.values[i_min]:.4g}")
 with fig_col:
     fig = lazy(
-        family_figure, fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds, x_label=label,
+        family_spec, fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds, x_label=label,
         show_envelope=show_env, bound_argmax=summ.bound_argmax, bound_max=summ.bound_max,
         argmax_f=summ.argmax_f, max_f=summ.max_f, extra_bound=extra,
         extra_label=t("dotted bound, q_s with") + f" s = {s:.2f}",
@@ -208,7 +208,7 @@ touch = (teaching.coordinate_value(model, anchor_params, name_x), teaching.coord
 ties = _tied_maxima(view, view.log_marginal)
 p1, p2 = st.columns([2.2, 1])
 with p1:
-    show(lazy(plane_figure, view.values_x, view.values_y, view.log_marginal, view.bound if show_bound else None,
+    show(lazy(plane_spec, view.values_x, view.values_y, view.log_marginal, view.bound if show_bound else None,
                       touch=touch, argmax_f=ties,
                       argmax_bound=_argmax2d(view, view.bound) if show_bound else None,
                       x_label=coordinate_label(name_x), y_label=coordinate_label(name_y), lang=lang()),

@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import vizcore as vc
+from vizcore import teaching
 from vizcore.figures import bounds, kl, models, vi
 from vizcore.figures._style import Figure, finished
 
@@ -29,8 +31,34 @@ DEC = SimpleNamespace(energy=-120.5, entropy=3.25, expected_log_lik=-110.0, kl_p
                       kl_posterior=2.25, elbo=-117.25)
 MEANS, LOG_SDS = np.linspace(-2, 2, 30), np.linspace(-1.5, 1, 20)
 ELBO = -((MEANS[None, :] - 0.3) ** 2) - (LOG_SDS[:, None] + 0.2) ** 2 - 5
+# a family of bounds on an evenly spaced grid (x0/dx) and on an uneven one (x, cut to the view)
+_MODEL = vc.get_model("gmm1d")
+_DATA = vc.load_dataset("faithful_waiting")
+_THETA = _MODEL.make_params(weights=[.5, .5], means=[55, 80], variances=[36, 36])
+_EVEN = vc.bound_family(_MODEL, _DATA, _THETA, "means[0]", *teaching.anchored_grid(40, 90, 5, n=300))
+_UNEVEN = vc.bound_family(_MODEL, _DATA, _THETA, "means[0]",
+                          np.sort(np.r_[np.linspace(40, 90, 200), 51.3, 66.6]), anchors=[50, 60, 70])
+
+
+def _family(fam):
+    return fam.values, fam.log_marginal, fam.anchors, fam.anchor_log_marginal, fam.bounds
+
+
+PX = teaching.anchored_grid(40, 70, 1, n=16)[0]
+PY = np.linspace(70, 95, 16)
+PLANE = -((PX[None, :] - 55) ** 2) - (PY[:, None] - 80) ** 2 / 2 - 1000
+PLANE[0, 0] = np.nan
 
 CASES = [
+    (bounds.family_spec, _family(_EVEN), {}),
+    (bounds.family_spec, _family(_EVEN), dict(show_envelope=False, current=61.0, argmax_f=55.0, max_f=-1000.0,
+                                              bound_argmax=_EVEN.anchors, bound_max=_EVEN.anchor_log_marginal)),
+    (bounds.family_spec, _family(_UNEVEN), dict(extra_bound=_UNEVEN.bounds[0] - 3, extra_anchor=(50.0, -1100.0))),
+    (bounds.family_spec, _family(_UNEVEN), dict(extra_bound=_UNEVEN.bounds[0] - 1e4, lang="zh")),  # far below: a note
+    (bounds.plane_spec, (PX, PY, PLANE), {}),
+    (bounds.plane_spec, (PX, np.r_[PY[:-1], 93.3], PLANE, PLANE - 3),
+     dict(touch=(55.0, 80.0), argmax_f=[(55.0, 80.0), (56.0, 81.0)], argmax_bound=(54.0, 79.0))),
+    (bounds.plane_spec, (PX, PY, np.full(PLANE.shape, np.nan)), {}),
     (bounds.evidence_bar_spec, (-10.0, -12.0, 2.0), {}),
     (bounds.evidence_bar_spec, (-1000.5, -1000.6, 0.1), dict(baseline=-1003.0, lang="zh", height=200)),
     (bounds.evidence_bar_spec, (-5.0, -5.0, 0.0), dict(baseline=float("nan"))),
@@ -60,7 +88,8 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
+TWINS = {bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
+         bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
          bounds.gap_spec: bounds.gap_figure, bounds.point_q_spec: bounds.point_q_figure,
          models.prior_bars_spec: models.prior_bars, models.mixture_density_spec: models.mixture_density,
          models.responsibilities_spec: models.responsibilities, kl.density_spec: kl.density_figure,

@@ -265,6 +265,10 @@ def _common_layout(title: str | None, height: int) -> dict:
 # copied, the template deep-copied) took 5–15 ms for a handful of bars, 20–50 times the dict. The
 # ``*_figure`` builder of the same name gives ``Figure(spec)``, validated by plotly, for notebooks, the
 # command line and the tests, which check that both give the same JSON as the graph-object code did.
+# plotly's "Viridis" as its validator spells it out (plotly.js's own named scale has other stops)
+VIRIDIS = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
+
+
 def layout_of(*, title: str | None = None, xtitle: str | None = None, ytitle: str | None = None,
               height: int = 380, **more) -> dict:
     """``base_layout(fig, title=title, xaxis=xtitle, yaxis=ytitle, height=height)``'s layout as a dict, then

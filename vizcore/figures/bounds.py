@@ -14,11 +14,10 @@ for its words; mathematical notation is not translated. Usable from a notebook:
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Q, Figure, base_layout, figure_of, layout_of, linear_axis,
-                     spec_of, visible_only, vline)
+from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Q, VIRIDIS, figure_of, layout_of, linear_axis, spec_of,
+                     visible_only, vline)
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -62,10 +61,10 @@ def tex(v: float) -> str:
 
 
 # ---- the family of bounds ---------------------------------------------------------------------
-def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *, x_label: str = "θ",
-                  show_envelope: bool = True, bound_argmax=None, bound_max=None, argmax_f=None, max_f=None,
-                  extra_bound=None, extra_label: str | None = None, extra_anchor=None, current=None,
-                  lang: str = "en", height: int = 460) -> go.Figure:
+def family_spec(values, log_marginal, anchors, anchor_log_marginal, bounds, *, x_label: str = "θ",
+                show_envelope: bool = True, bound_argmax=None, bound_max=None, argmax_f=None, max_f=None,
+                extra_bound=None, extra_label: str | None = None, extra_anchor=None, current=None,
+                lang: str = "en", height: int = 460) -> dict:
     """f(θ) = log p(X|θ) over one coordinate with the bounds L(q_θ′, θ) touching it at each anchor θ′.
 
     Parameters
@@ -78,6 +77,8 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
     extra_bound : (G,) a bound from a q that is no posterior, drawn dashed.
     extra_anchor : (x, y) the point of f above which ``extra_bound``'s q was built.
     current : the coordinate's current value (a vertical dotted line).
+
+    (As plotly JSON; :func:`family_figure` gives the figure.)
     """
     v = np.asarray(values, dtype=float)
     f = _finite(log_marginal)
@@ -111,108 +112,115 @@ def family_figure(values, log_marginal, anchors, anchor_log_marginal, bounds, *,
         keep = slice(int(idx[0]), int(idx[-1]) + 1)
         return dict(x=v[keep], y=z[keep])
 
-    fig = Figure()
+    data = []
     for a in range(b.shape[0]):
-        fig.add_trace(go.Scatter(
-            **shown(b[a]), mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
+        data.append(dict(
+            type="scatter", **shown(b[a]), mode="lines", line=dict(color=ELBO, width=1.4), opacity=0.75,
             name=tr("bounds L(q_θ′, θ)", lang), legendgroup="bounds", showlegend=a == 0,
             meta="bound", hovertemplate="L = %{y:.3f}<extra>θ′ = " + f"{float(anchors[a]):.4g}" + "</extra>",
         ))
     if show_envelope and b.shape[0] > 0:
-        fig.add_trace(go.Scatter(**shown(np.max(b, axis=0)), mode="lines", meta="envelope",
-                                 line=dict(color=ENVELOPE, width=2.5, dash="dash"),
-                                 name=tr("envelope (max of the bounds)", lang)))
+        data.append(dict(type="scatter", **shown(np.max(b, axis=0)), mode="lines", meta="envelope",
+                         line=dict(color=ENVELOPE, width=2.5, dash="dash"), name=tr("envelope (max of the bounds)", lang)))
     if extra_bound is not None:
-        fig.add_trace(go.Scatter(**shown(_finite(extra_bound)), mode="lines", meta="extra",
-                                 line=dict(color=Q, width=2.5, dash="dot"),
-                                 name=extra_label or tr("bound from a q that is no posterior", lang)))
-    fig.add_trace(go.Scatter(**(dict(x=v) if lin is None else dict(x0=lin[0], dx=lin[1])), y=f, mode="lines",
-                             line=dict(color=LOG_P, width=3), meta="f",
-                             name="f(θ) = log p(X|θ)", hovertemplate="log p = %{y:.3f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=np.asarray(anchors, dtype=float), y=_finite(anchor_log_marginal), mode="markers",
-                             meta="touch", marker=dict(size=9, color="white", line=dict(color=ELBO, width=2.5)),
-                             name=tr("touch points θ′", lang)))
+        data.append(dict(type="scatter", **shown(_finite(extra_bound)), mode="lines", meta="extra",
+                         line=dict(color=Q, width=2.5, dash="dot"),
+                         name=extra_label or tr("bound from a q that is no posterior", lang)))
+    data.append(dict(type="scatter", **(dict(x=v) if lin is None else dict(x0=lin[0], dx=lin[1])), y=f, mode="lines",
+                     line=dict(color=LOG_P, width=3), meta="f",
+                     name="f(θ) = log p(X|θ)", hovertemplate="log p = %{y:.3f}<extra></extra>"))
+    data.append(dict(type="scatter", x=np.asarray(anchors, dtype=float), y=_finite(anchor_log_marginal), mode="markers",
+                     meta="touch", marker=dict(size=9, color="white", line=dict(color=ELBO, width=2.5)),
+                     name=tr("touch points θ′", lang)))
     if bound_argmax is not None and bound_max is not None:
-        fig.add_trace(go.Scatter(x=np.asarray(bound_argmax, dtype=float), y=_finite(bound_max), mode="markers",
-                                 meta="bound_max", marker=dict(size=9, symbol="triangle-up", color=BOUND_MAX),
-                                 name=tr("max of each bound", lang)))
+        data.append(dict(type="scatter", x=np.asarray(bound_argmax, dtype=float), y=_finite(bound_max), mode="markers",
+                         meta="bound_max", marker=dict(size=9, symbol="triangle-up", color=BOUND_MAX),
+                         name=tr("max of each bound", lang)))
     if argmax_f is not None and max_f is not None:
-        fig.add_trace(go.Scatter(x=[float(argmax_f)], y=[float(max_f)], mode="markers", meta="f_max",
-                                 marker=dict(size=16, symbol="star", color=LOG_P),
-                                 name=tr("max of f", lang)))
+        data.append(dict(type="scatter", x=[float(argmax_f)], y=[float(max_f)], mode="markers", meta="f_max",
+                         marker=dict(size=16, symbol="star", color=LOG_P), name=tr("max of f", lang)))
     if extra_anchor is not None:
-        fig.add_trace(go.Scatter(x=[float(extra_anchor[0])], y=[float(extra_anchor[1])], mode="markers",
-                                 meta="extra_anchor", marker=dict(size=11, symbol="diamond", color=Q),
-                                 name=tr("θ′ of the dotted bound", lang)))
+        data.append(dict(type="scatter", x=[float(extra_anchor[0])], y=[float(extra_anchor[1])], mode="markers",
+                         meta="extra_anchor", marker=dict(size=11, symbol="diamond", color=Q),
+                         name=tr("θ′ of the dotted bound", lang)))
+    layout = layout_of(xtitle=x_label, ytitle="log p(X|θ)  /  L(q, θ)", height=height, font=dict(size=TEXT_SIZE),
+                       legend=dict(font=dict(size=12)))
     if current is not None:
-        fig.add_vline(x=float(current), line=dict(color="#888888", width=1, dash="dot"))
-    base_layout(fig, xaxis=x_label, yaxis="log p(X|θ)  /  L(q, θ)", height=height)
+        layout["shapes"] = [vline(float(current), line=dict(color="#888888", width=1, dash="dot"))]
     if below_note is not None:
-        fig.add_annotation(x=0.5, xref="paper", y=yr[0], yref="y", yanchor="bottom", showarrow=False,
-                           text="▼ " + tr("dotted bound below the view; its maximum:", lang) + f" {fmt(below_note)}",
-                           font=dict(color=Q, size=13), bgcolor="rgba(255,255,255,0.7)")
+        layout["annotations"] = [dict(
+            x=0.5, xref="paper", y=yr[0], yref="y", yanchor="bottom", showarrow=False,
+            text="▼ " + tr("dotted bound below the view; its maximum:", lang) + f" {fmt(below_note)}",
+            font=dict(color=Q, size=13), bgcolor="rgba(255,255,255,0.7)")]
     if yr is not None:
-        fig.update_yaxes(range=yr)
-    fig.update_xaxes(range=[float(v.min()), float(v.max())])
-    fig.update_layout(font=dict(size=TEXT_SIZE), legend=dict(font=dict(size=12)))
-    return fig
+        layout["yaxis"]["range"] = yr
+    layout["xaxis"]["range"] = [float(v.min()), float(v.max())]
+    return spec_of(data, layout)
+
+
+family_figure = figure_of(family_spec, "family_figure")
 
 
 # ---- a plane of two coordinates -----------------------------------------------------------------
-def plane_figure(values_x, values_y, log_marginal, bound=None, *, touch=None, argmax_f=None, argmax_bound=None,
-                 x_label: str = "θ₁", y_label: str = "θ₂", lang: str = "en", height: int = 460) -> go.Figure:
+def plane_spec(values_x, values_y, log_marginal, bound=None, *, touch=None, argmax_f=None, argmax_bound=None,
+               x_label: str = "θ₁", y_label: str = "θ₂", lang: str = "en", height: int = 460) -> dict:
     """Filled contours of log p(X|θ) over two coordinates; optional line contours of one bound.
 
     ``argmax_f`` is one point (x, y) or a list of tied maxima (e.g. the two labellings of a mixture).
 
     The colour scale starts at the 10th percentile of log p so that the region
-    near the maximum is resolved; NaN (invalid θ) is left blank.
+    near the maximum is resolved; NaN (invalid θ) is left blank. (As plotly JSON; :func:`plane_figure` gives
+    the figure.)
     """
     vx, vy = np.asarray(values_x, dtype=float), np.asarray(values_y, dtype=float)
     F = np.asarray(log_marginal, dtype=float)
     ok = F[np.isfinite(F)]
     lin_x, lin_y = linear_axis(vx), linear_axis(vy)  # evenly spaced: x0/dx, y0/dy, as plotly.js computes them
-    axes = {**(dict(x=vx) if lin_x is None else dict(x0=lin_x[0], dx=lin_x[1])),
-            **(dict(y=vy) if lin_y is None else dict(y0=lin_y[0], dy=lin_y[1]))}
-    fig = Figure()
+    def axes():
+        return {**(dict(x=vx) if lin_x is None else dict(x0=lin_x[0], dx=lin_x[1])),
+                **(dict(y=vy) if lin_y is None else dict(y0=lin_y[0], dy=lin_y[1]))}
+    data = []
     if ok.size:
         lo, hi = float(np.quantile(ok, 0.10)), float(ok.max())
         if hi <= lo:
             lo = hi - 1.0
         size = (hi - lo) / 16
-        fig.add_trace(go.Contour(
-            **axes, z=_finite(F), meta="f", zmin=lo, zmax=hi, colorscale="Viridis",
+        data.append(dict(
+            type="contour", **axes(), z=_finite(F), meta="f", zmin=lo, zmax=hi, colorscale=VIRIDIS,
             contours=dict(start=lo, end=hi, size=size, coloring="fill"), line=dict(width=0.5, color="white"),
             colorbar=dict(title=dict(text="log p(X|θ)", side="right"), thickness=14),
             name="log p(X|θ)", hovertemplate="%{x:.4g}, %{y:.4g}<br>log p = %{z:.3f}<extra></extra>",
         ))
         if bound is not None:
             B = np.asarray(bound, dtype=float)
-            fig.add_trace(go.Contour(
-                **axes, z=_finite(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
+            data.append(dict(
+                type="contour", **axes(), z=_finite(B), meta="bound", showscale=False, colorscale=[[0, Q], [1, Q]],
                 contours=dict(start=lo, end=hi, size=2 * size, coloring="lines"), line=dict(width=2, dash="dot"),
                 name=tr("bound L(q_θ′, θ)", lang), showlegend=True,
                 hovertemplate="L = %{z:.3f}<extra></extra>",
             ))
     if argmax_f is not None:
         pts = np.atleast_2d(np.asarray(argmax_f, dtype=float))  # one point, or several tied maxima
-        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", meta="f_max",
-                                 marker=dict(size=16, symbol="star", color="white", line=dict(color="black", width=1.5)),
-                                 name=tr("max of f", lang)))
+        data.append(dict(type="scatter", x=pts[:, 0], y=pts[:, 1], mode="markers", meta="f_max",
+                         marker=dict(size=16, symbol="star", color="white", line=dict(color="black", width=1.5)),
+                         name=tr("max of f", lang)))
     if argmax_bound is not None:
-        fig.add_trace(go.Scatter(x=[argmax_bound[0]], y=[argmax_bound[1]], mode="markers", meta="bound_max",
-                                 marker=dict(size=12, symbol="triangle-up", color=Q, line=dict(color="black", width=1)),
-                                 name=tr("max of the bound (M-step)", lang)))
+        data.append(dict(type="scatter", x=[argmax_bound[0]], y=[argmax_bound[1]], mode="markers", meta="bound_max",
+                         marker=dict(size=12, symbol="triangle-up", color=Q, line=dict(color="black", width=1)),
+                         name=tr("max of the bound (M-step)", lang)))
     if touch is not None:
-        fig.add_trace(go.Scatter(x=[touch[0]], y=[touch[1]], mode="markers", meta="touch",
-                                 marker=dict(size=13, color="white", line=dict(color=ELBO, width=3)),
-                                 name=tr("θ′ (touch point)", lang)))
-    base_layout(fig, xaxis=x_label, yaxis=y_label, height=height)
-    fig.update_xaxes(range=[float(vx.min()), float(vx.max())])
-    fig.update_yaxes(range=[float(vy.min()), float(vy.max())])
-    fig.update_layout(font=dict(size=TEXT_SIZE), margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(font=dict(size=12), orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
-    return fig
+        data.append(dict(type="scatter", x=[touch[0]], y=[touch[1]], mode="markers", meta="touch",
+                         marker=dict(size=13, color="white", line=dict(color=ELBO, width=3)),
+                         name=tr("θ′ (touch point)", lang)))
+    layout = layout_of(xtitle=x_label, ytitle=y_label, height=height, font=dict(size=TEXT_SIZE),
+                       margin=dict(l=10, r=10, t=10, b=10),
+                       legend=dict(font=dict(size=12), orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    layout["xaxis"]["range"] = [float(vx.min()), float(vx.max())]
+    layout["yaxis"]["range"] = [float(vy.min()), float(vy.max())]
+    return spec_of(data, layout)
+
+
+plane_figure = figure_of(plane_spec, "plane_figure")
 
 
 # ---- log p = ELBO + KL as bars ------------------------------------------------------------------

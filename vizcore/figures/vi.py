@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, Figure, base_layout, figure_of, layout_of, spec_of
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, VIRIDIS, Figure, base_layout, figure_of, layout_of, spec_of
 
 MIXTURE = OKABE_ITO[2]     # the richer family
 FORWARD = OKABE_ITO[4]     # forward-KL fit
@@ -60,10 +60,6 @@ def fmt(v: float, digits: int = 4) -> str:
     if v != 0 and abs(v) < 10 ** (-digits + 1):
         return f"{v:.2e}"
     return f"{v:.{digits}f}"
-
-
-# plotly's "Viridis" as the validator spells it out (plotly.js's own named scale has other stops)
-VIRIDIS = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
 
 
 def densities_spec(z, curves, *, lang: str = "en", height: int = 340, xaxis: str = "z") -> dict:

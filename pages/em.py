@@ -381,7 +381,7 @@ with col_data:
     q_txt = t("no q yet: press E-step") if kind == "start" else f"q{emfig.sub(qi)} = p(Z|X, θ{emfig.sub(qi - 1)})"
     title = f"θ{emfig.sub(ti)}, {q_txt}"
     if model_name == "gmm1d":
-        dfig = lazy(emfig.data_1d, x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
+        dfig = lazy(emfig.data_1d_spec, x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
                              xlabel=setup.data_title if setup.data_key != "synthetic" else "x", lang=lang(),
                              height=DATA_HEIGHT)
     elif model_name == "gmm2d":
@@ -499,7 +499,7 @@ def several_starts(model_name: str, x, k, fixed: tuple) -> None:
         notes = compare_optima(model_name, runs)
         b1, b2 = st.columns([1, 1.3], gap="medium")
         with b1:
-            show(lazy(emfig.restarts_figure, [r[1] for r in runs],
+            show(lazy(emfig.restarts_spec, [r[1] for r in runs],
                       [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig",
                  alt=t("Line chart of log p(X|θ_t) against the iteration for each restart."))
         with b2:

@@ -18,7 +18,7 @@ import pytest
 
 import vizcore as vc
 from vizcore import teaching
-from vizcore.figures import bounds, kl, models, vi
+from vizcore.figures import bounds, em, kl, models, vi
 from vizcore.figures._style import Figure, finished
 
 G = np.linspace(40, 100, 120)
@@ -49,7 +49,16 @@ PY = np.linspace(70, 95, 16)
 PLANE = -((PX[None, :] - 55) ** 2) - (PY[:, None] - 80) ** 2 / 2 - 1000
 PLANE[0, 0] = np.nan
 
+RESP_DATA = np.stack([np.linspace(0, 1, _DATA.size), 1 - np.linspace(0, 1, _DATA.size)], 1)
+
 CASES = [
+    (em.restarts_spec, ([np.array([-1200.0, -1100, -1050, -1049.5]), np.linspace(-1300, -1040, 600)], ["1", "2"]), {}),
+    (em.restarts_spec, ([np.array([-5.0])], ["only"]), {}),  # one iteration: no tail to focus on
+    (em.restarts_spec, ([np.array([-5.0, np.nan, -4.0]), np.array([-7.0, -6.0]), np.array([-3.0, -2.5]),
+                         np.array([-9.0, -1.0]), np.array([-2.0, -1.5])], list("abcde")), {}),
+    (em.data_1d_spec, (_DATA, [0.4, 0.6], [55, 80], [36, 40]), dict(title="θ₀")),
+    (em.data_1d_spec, (_DATA, [0.4, 0.6], [55, 80], [36, 40], RESP_DATA), dict(title="E1", xlabel="min", seed=3)),
+    (em.data_1d_spec, (np.full(5, 2.0), [1.0], [2.0], [1.0]), dict(title="")),
     (bounds.family_spec, _family(_EVEN), {}),
     (bounds.family_spec, _family(_EVEN), dict(show_envelope=False, current=61.0, argmax_f=55.0, max_f=-1000.0,
                                               bound_argmax=_EVEN.anchors, bound_max=_EVEN.anchor_log_marginal)),
@@ -88,7 +97,7 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
+TWINS = {em.data_1d_spec: em.data_1d, em.restarts_spec: em.restarts_figure, bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
          bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
          bounds.gap_spec: bounds.gap_figure, bounds.point_q_spec: bounds.point_q_figure,
          models.prior_bars_spec: models.prior_bars, models.mixture_density_spec: models.mixture_density,

@@ -335,10 +335,10 @@ def finished(spec: dict) -> dict:
     name = pio.templates.default
     if name not in _TEMPLATES:
         _TEMPLATES[name] = go.Figure().layout.template.to_plotly_json() if name else {}
+    convert_to_base64(spec)  # before the template goes in: it holds no arrays, and is long to walk
     layout = spec.setdefault("layout", {})
     if "template" not in layout and _TEMPLATES[name]:
         layout["template"] = _TEMPLATES[name]
-    convert_to_base64(spec)
     return spec
 
 

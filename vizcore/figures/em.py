@@ -22,7 +22,7 @@ from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
 from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour, convert_to_base64,
-                     visible_only)
+                     figure_of, layout_of, merged, spec_of, visible_only)
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old
@@ -656,10 +656,11 @@ def _normal_pdf(x, m, v):
     return np.exp(-0.5 * (x - m) ** 2 / v) / np.sqrt(2 * np.pi * v)
 
 
-def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str = "x", lang: str = "en",
-            height: int = 420, seed: int = 0) -> go.Figure:
+def data_1d_spec(x, weights, means, variances, resp=None, *, title: str, xlabel: str = "x", lang: str = "en",
+                 height: int = 420, seed: int = 0) -> dict:
     """Histogram of the data, each π_k N(x | μ_k, σ²_k) and their sum at θ, and the points
-    below the axis coloured by q(z_n = k) (grey before the first E-step)."""
+    below the axis coloured by q(z_n = k) (grey before the first E-step).
+    (As plotly JSON; :func:`data_1d` gives the figure.)"""
     x = np.asarray(x, float)
     w, m, v = (np.asarray(a, float) for a in (weights, means, variances))
     lo, hi = float(x.min()), float(x.max())
@@ -672,17 +673,18 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
     bins = int(np.clip(np.sqrt(x.size) * 1.5, 10, 40))
     heights, edges = np.histogram(x, bins=bins, density=True)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    fig = Figure(go.Bar(x=centres, y=heights, width=float(edges[1] - edges[0]), marker_color=HIST,
-                        marker_line_width=0, name=tr("data (histogram)", lang),
-                        hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>"))
+    data = [dict(type="bar", x=centres, y=heights, width=float(edges[1] - edges[0]),
+                 marker=dict(color=HIST, line=dict(width=0)), name=tr("data (histogram)", lang),
+                 hovertemplate="%{x:.4g}: %{y:.4g}<extra></extra>")]
     for k in range(w.size):
-        fig.add_trace(go.Scatter(
-            x0=x0, dx=dx, y=comp[:, k], mode="lines", name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
+        data.append(dict(
+            type="scatter", x0=x0, dx=dx, y=comp[:, k], mode="lines",
+            name=f"π{sub(k + 1)} N(x | μ{sub(k + 1)}, σ²{sub(k + 1)})",
             line=dict(color=component_colour(k), width=2.5), fill="tozeroy",
             fillcolor=_rgba(component_colour(k), 0.10),
             hovertemplate=f"π{sub(k + 1)}·N = " + "%{y:.4g}<extra>x = %{x:.4g}</extra>"))
-    fig.add_trace(go.Scatter(x0=x0, dx=dx, y=comp.sum(1), mode="lines", name="p(x|θ)", line=dict(color=LOG_P, width=3),
-                             hovertemplate="p(x|θ) = %{y:.4g}<extra>x = %{x:.4g}</extra>"))
+    data.append(dict(type="scatter", x0=x0, dx=dx, y=comp.sum(1), mode="lines", name="p(x|θ)",
+                     line=dict(color=LOG_P, width=3), hovertemplate="p(x|θ) = %{y:.4g}<extra>x = %{x:.4g}</extra>"))
     ymax = float(max(heights.max(), comp.sum(1).max()))
     idx = thin(x.size, 400)
     rng = np.random.default_rng(seed)
@@ -698,13 +700,16 @@ def data_1d(x, weights, means, variances, resp=None, *, title: str, xlabel: str 
         custom = r
         hover = "x = %{x:.4g}<br>" + "<br>".join(
             f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
-    fig.add_trace(go.Scatter(x=x[idx], y=jitter, mode="markers", name=tr("points, coloured by q(z)", lang),
-                             marker=dict(color=colours, size=6, line=dict(width=0)), customdata=custom,
-                             hovertemplate=hover))
-    base_layout(fig, title=title, xaxis=xlabel, yaxis=tr("density", lang), height=height)
-    fig.update_layout(bargap=0, showlegend=False, title=dict(font=dict(size=13)), margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_yaxes(range=[-ymax * 0.17, ymax * 1.08])
-    return fig
+    data.append(dict(type="scatter", x=x[idx], y=jitter, mode="markers", name=tr("points, coloured by q(z)", lang),
+                     marker=dict(color=colours, size=6, line=dict(width=0)), customdata=custom, hovertemplate=hover))
+    layout = layout_of(title=title, xtitle=xlabel, ytitle=tr("density", lang), height=height, bargap=0,
+                       showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    layout["title"] = merged(layout["title"] or {}, {"font": {"size": 13}})
+    layout["yaxis"]["range"] = [-ymax * 0.17, ymax * 1.08]
+    return spec_of(data, layout)
+
+
+data_1d = figure_of(data_1d_spec, "data_1d")
 
 
 def ellipse(mean, cov, n_sigma: float = 2.0, n: int = 100):
@@ -880,38 +885,51 @@ def at_step(spec: dict, current: int) -> dict:
     return {**spec, "layout": layout}
 
 
-def restarts_figure(curves, labels, *, lang: str = "en", height: int = 360) -> go.Figure:
-    """log p(X|θ_t) against the iteration t for several EM runs (one per starting point)."""
-    fig = Figure()
+def restarts_spec(curves, labels, *, lang: str = "en", height: int = 360) -> dict:
+    """log p(X|θ_t) against the iteration t for several EM runs (one per starting point).
+    (As plotly JSON; :func:`restarts_figure` gives the figure.)"""
+    data = []
     for i, (ll, lab) in enumerate(zip(curves, labels)):
         ll = np.asarray(ll, float)
         idx = thin(ll.size, 400)
-        fig.add_trace(go.Scatter(x=idx, y=ll[idx], mode="lines+markers", name=lab,
-                                 line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=2,
-                                           dash=("solid", "dash", "dot", "dashdot")[i % 4]),
-                                 marker=dict(size=4), hovertemplate="t = %{x}: log p = %{y:.6f}<extra></extra>"))
-    base_layout(fig, title=tr("log p(X|θ_t) of each restart", lang), xaxis=tr("iteration t", lang),
-                yaxis="log p(X|θ_t)", height=height)
-    fig.update_layout(legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
-                                  font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"),
-                      title=dict(font=dict(size=14)))
-    _focus_tail(fig, [np.asarray(c, float) for c in curves])
-    return fig
+        data.append(dict(type="scatter", x=idx, y=ll[idx], mode="lines+markers", name=lab,
+                         line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=2,
+                                   dash=("solid", "dash", "dot", "dashdot")[i % 4]),
+                         marker=dict(size=4), hovertemplate="t = %{x}: log p = %{y:.6f}<extra></extra>"))
+    layout = layout_of(title=tr("log p(X|θ_t) of each restart", lang), xtitle=tr("iteration t", lang),
+                       ytitle="log p(X|θ_t)", height=height,
+                       legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
+                                   font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"))
+    layout["title"]["font"] = dict(size=14)
+    yr = _tail_range([np.asarray(c, float) for c in curves])
+    if yr is not None:
+        layout["yaxis"]["range"] = yr
+    return spec_of(data, layout)
+
+
+restarts_figure = figure_of(restarts_spec, "restarts_figure")
+
+
+def _tail_range(curves) -> list | None:
+    """A y range that starts after the first iteration, so that the first big jump does not flatten the rest."""
+    tails = [c[1:] for c in curves if c.size > 1]
+    allv = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else np.array([])
+    if not tails or allv.size == 0:
+        return None
+    tail = np.concatenate(tails)
+    tail = tail[np.isfinite(tail)]
+    if tail.size == 0:
+        return None
+    lo, hi = float(tail.min()), float(allv.max())
+    pad = 0.08 * max(hi - lo, 1e-9)
+    return [lo - pad, hi + pad]
 
 
 def _focus_tail(fig, curves):
     """Start the y-axis after the first iteration so that the first big jump does not flatten the rest."""
-    tails = [c[1:] for c in curves if c.size > 1]
-    allv = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else np.array([])
-    if not tails or allv.size == 0:
-        return
-    tail = np.concatenate(tails)
-    tail = tail[np.isfinite(tail)]
-    if tail.size == 0:
-        return
-    lo, hi = float(tail.min()), float(allv.max())
-    pad = 0.08 * max(hi - lo, 1e-9)
-    fig.update_yaxes(range=[lo - pad, hi + pad])
+    yr = _tail_range(curves)
+    if yr is not None:
+        fig.update_yaxes(range=yr)
 
 
 def gradient_figure(em_ll, ga_ll, *, step_size: float, diverged: bool, message: str = "", lang: str = "en",

@@ -92,12 +92,14 @@ def fingerprint(builder: Callable, args: tuple = (), kwargs: dict | None = None,
 
 
 def spec_size(spec: Any) -> int:
-    """Approximate bytes of a spec: the length of its strings (base64 arrays dominate) plus 8 per number."""
+    """Approximate bytes of a spec: the length of its strings (base64 arrays dominate) plus 8 per number.
+    The layout's template (plotly's default, about 4 KB) is not counted: the specs written as plotly JSON
+    share one, and walking it took longer than the rest of a small spec."""
     stack, total = [spec], 0
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend(v for k, v in node.items() if k != "template")
             total += 16 * len(node)
         elif isinstance(node, (list, tuple)):
             stack.extend(node)

@@ -117,10 +117,15 @@ def cache_data(**options):
 
     The function keeps the globals of the run that first defined it, so, as for any ``st.cache_data``
     function (whose key does not include globals either), it must depend only on its arguments,
-    constants and imports.
+    constants and imports. (Those globals, one page run's, stay in memory until the file changes; no
+    cached function reads them.)
     """
     def decorate(func):
-        key = (func.__code__.co_filename, func.__qualname__, tuple(sorted(options.items())))
+        try:
+            key = (func.__code__.co_filename, func.__qualname__, tuple(sorted(options.items())))
+            hash(key)
+        except TypeError:  # an option that is no key (e.g. hash_funcs, a dict): decorated every time
+            return st.cache_data(**options)(func)
         known = _DECORATED.get(key)
         if known is not None and known[0] is func.__code__:
             return known[1]

@@ -138,7 +138,7 @@ ARRAYS = [
     np.arange(10, dtype=np.uint64), np.array([2 ** 33], dtype=np.uint64), np.arange(6.0).reshape(2, 3),
     np.arange(12.0).reshape(3, 4)[:, ::2], np.linspace(0, 1, 9)[::-2], np.zeros(0), np.zeros(0, dtype=np.int64),
     np.arange(4, dtype=np.float16), np.array([True, False]), np.array(["a", "b"]), np.array([1, "a"], dtype=object),
-    np.int64(3), np.float64(2.5),
+    np.int64(3), np.float64(2.5), np.arange(3.0).astype(">f8"), np.arange(3).astype(">i4"),  # big-endian: lists
 ]
 
 

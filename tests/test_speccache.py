@@ -203,6 +203,7 @@ def test_a_page_function_is_decorated_once_per_compiled_code(monkeypatch):
         made.append(options)
         return real(**options)
     monkeypatch.setattr(st, "cache_data", counting)
+    monkeypatch.setattr(_common, "_DECORATED", {})
     code = compile(PAGE_SOURCE, "/virtual/page_a.py", "exec")
     runs = [{"CALLS": []} for _ in range(3)]
     for g in runs:
@@ -221,4 +222,16 @@ def test_a_page_function_is_decorated_once_per_compiled_code(monkeypatch):
     h = {"CALLS": []}
     exec(other, h)
     assert len(made) == 3 and h["square"] is not runs[0]["square"]
-    _common._DECORATED.clear()
+    hashed = compile(PAGE_SOURCE.replace("max_entries=8", "hash_funcs={int: str}"), "/virtual/page_c.py", "exec")
+    exec(hashed, {"CALLS": []})  # an option that cannot be part of a key: decorated every time, no error
+    exec(hashed, {"CALLS": []})
+    assert len(made) == 5
+
+
+def test_an_object_shared_by_many_specs_is_not_counted_in_each():
+    from vizcore.figures._style import finished
+    from vizcore.figures.bounds import evidence_bar_figure, evidence_bar_spec
+    shared = finished(evidence_bar_spec(-10.0, -12.0, 2.0))       # the default template, shared
+    own = evidence_bar_figure(-10.0, -12.0, 2.0).to_dict()           # its own deep copy of the template
+    assert shared["layout"]["template"] and own["layout"]["template"] == shared["layout"]["template"]
+    assert spec_size(own) > spec_size(shared) + 2000

@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator, is_homogeneous_array
 from _plotly_utils.utils import plotlyjsShortTypes, to_typed_array_spec
 
+from .speccache import mark_shared
+
 # Okabe & Ito (2008), colour-blind safe.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 LOG_P = "#000000"       # log p(X|theta), the objective
@@ -123,6 +125,8 @@ def _typed_array(v: np.ndarray):
     """plotly's ``to_typed_array_spec`` of a numeric numpy array, without its detour through narwhals
     (which checks every array for a dataframe) and its defensive copy: the same ``{dtype, bdata[, shape]}``,
     64-bit integers narrowed the same way. Anything else goes to plotly's own."""
+    if not v.dtype.isnative:  # big-endian bytes would be read as little-endian: plotly sends a list
+        return to_typed_array_spec(v)
     dtype = v.dtype.name
     if dtype in _NARROW and v.size:
         lo, hi = v.min(), v.max()
@@ -262,9 +266,10 @@ def _common_layout(title: str | None, height: int) -> dict:
 # ---- figures written as plotly JSON -------------------------------------------------------------
 # A chart redrawn on every slider move is written as its plotly JSON (a ``*_spec`` builder) and handed
 # to the browser as it is: building it through plotly's graph objects (every property validated and
-# copied, the template deep-copied) took 5–15 ms for a handful of bars, 20–50 times the dict. The
-# ``*_figure`` builder of the same name gives ``Figure(spec)``, validated by plotly, for notebooks, the
-# command line and the tests, which check that both give the same JSON as the graph-object code did.
+# copied, the template deep-copied) took 5–15 ms for a handful of bars, 20–50 times the dict. The builder
+# of the old name (``evidence_bar_figure`` for ``evidence_bar_spec``) gives ``Figure(spec)``, validated by
+# plotly, for notebooks, the command line and the tests; ``tests/test_figure_specs.py`` checks that
+# plotly's validation leaves every spec as written.
 # plotly's "Viridis" as its validator spells it out (plotly.js's own named scale has other stops)
 VIRIDIS = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
 
@@ -339,6 +344,7 @@ def finished(spec: dict) -> dict:
     layout = spec.setdefault("layout", {})
     if "template" not in layout and _TEMPLATES[name]:
         layout["template"] = _TEMPLATES[name]
+        mark_shared(_TEMPLATES[name])
     return spec
 
 

@@ -91,15 +91,25 @@ def fingerprint(builder: Callable, args: tuple = (), kwargs: dict | None = None,
     return h.digest()
 
 
+_SHARED: set[int] = set()
+
+
+def mark_shared(obj) -> None:
+    """``obj`` (kept alive elsewhere for the whole process) is one object in many specs: :func:`spec_size`
+    counts it as nothing (e.g. the default template the specs written as plotly JSON share)."""
+    _SHARED.add(id(obj))
+
+
 def spec_size(spec: Any) -> int:
     """Approximate bytes of a spec: the length of its strings (base64 arrays dominate) plus 8 per number.
-    The layout's template (plotly's default, about 4 KB) is not counted: the specs written as plotly JSON
-    share one, and walking it took longer than the rest of a small spec."""
+    An object marked with :func:`mark_shared` is not counted (nor walked)."""
     stack, total = [spec], 0
     while stack:
         node = stack.pop()
+        if id(node) in _SHARED:
+            continue
         if isinstance(node, dict):
-            stack.extend(v for k, v in node.items() if k != "template")
+            stack.extend(node.values())
             total += 16 * len(node)
         elif isinstance(node, (list, tuple)):
             stack.extend(node)

@@ -385,12 +385,12 @@ with col_data:
                              xlabel=setup.data_title if setup.data_key != "synthetic" else "x", lang=lang(),
                              height=DATA_HEIGHT)
     elif model_name == "gmm2d":
-        dfig = lazy(emfig.data_2d, x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
+        dfig = lazy(emfig.data_2d_spec, x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
                              lang=lang(), height=DATA_HEIGHT)
     elif model_name == "coins":
-        dfig = lazy(emfig.coins_split, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
+        dfig = lazy(emfig.coins_split_spec, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
     else:
-        dfig = lazy(emfig.linkage_split, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
+        dfig = lazy(emfig.linkage_split_spec, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
                                    title=title, lang=lang(), height=DATA_HEIGHT)
     show(dfig, key="em_data", alt=t("The data at the current half-step, coloured by q(z)."))
     if model_name == "gmm1d":

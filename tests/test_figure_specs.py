@@ -51,7 +51,18 @@ PLANE[0, 0] = np.nan
 
 RESP_DATA = np.stack([np.linspace(0, 1, _DATA.size), 1 - np.linspace(0, 1, _DATA.size)], 1)
 
+X2 = np.stack([np.linspace(0, 5, 50), np.sin(np.linspace(0, 5, 50))], 1)
+R2 = np.stack([np.linspace(0, 1, 50), 1 - np.linspace(0, 1, 50)], 1)
+HEADS, TOSSES = np.array([5.0, 9, 8, 4, 7]), np.full(5, 10.0)
+R_COINS = np.stack([np.linspace(0.1, 0.9, 5), 1 - np.linspace(0.1, 0.9, 5)], 1)
+
 CASES = [
+    (em.data_2d_spec, (X2, [0.5, 0.5], [[1, 0], [4, 0.5]], [np.eye(2), [[1, 0.3], [0.3, 0.5]]]), dict(title="θ₀")),
+    (em.data_2d_spec, (X2, [0.5, 0.5], [[1, 0], [4, 0.5]], [np.eye(2), [[1, 0.3], [0.3, 0.5]]], R2), dict(title="")),
+    (em.coins_split_spec, (HEADS, TOSSES), dict(title="start")),
+    (em.coins_split_spec, (HEADS, TOSSES, R_COINS), dict(title="E1")),  # a bar's base: plotly keeps a list
+    (em.linkage_split_spec, ([125, 18, 20, 34],), dict(title="start")),
+    (em.linkage_split_spec, ([125, 18, 20, 34], 29.5), dict(title="")),
     (em.restarts_spec, ([np.array([-1200.0, -1100, -1050, -1049.5]), np.linspace(-1300, -1040, 600)], ["1", "2"]), {}),
     (em.restarts_spec, ([np.array([-5.0])], ["only"]), {}),  # one iteration: no tail to focus on
     (em.restarts_spec, ([np.array([-5.0, np.nan, -4.0]), np.array([-7.0, -6.0]), np.array([-3.0, -2.5]),
@@ -97,7 +108,8 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {em.data_1d_spec: em.data_1d, em.restarts_spec: em.restarts_figure, bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
+TWINS = {em.data_2d_spec: em.data_2d, em.coins_split_spec: em.coins_split, em.linkage_split_spec: em.linkage_split,
+         em.data_1d_spec: em.data_1d, em.restarts_spec: em.restarts_figure, bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
          bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
          bounds.gap_spec: bounds.gap_figure, bounds.point_q_spec: bounds.point_q_figure,
          models.prior_bars_spec: models.prior_bars, models.mixture_density_spec: models.mixture_density,

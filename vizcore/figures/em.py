@@ -702,9 +702,8 @@ def data_1d_spec(x, weights, means, variances, resp=None, *, title: str, xlabel:
             f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
     data.append(dict(type="scatter", x=x[idx], y=jitter, mode="markers", name=tr("points, coloured by q(z)", lang),
                      marker=dict(color=colours, size=6, line=dict(width=0)), customdata=custom, hovertemplate=hover))
-    layout = layout_of(title=title, xtitle=xlabel, ytitle=tr("density", lang), height=height, bargap=0,
-                       showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
-    layout["title"] = merged(layout["title"] or {}, {"font": {"size": 13}})
+    layout = _panel_layout(title, height, xtitle=xlabel, ytitle=tr("density", lang), bargap=0, showlegend=False,
+                           margin=dict(l=10, r=10, t=40, b=10))
     layout["yaxis"]["range"] = [-ymax * 0.17, ymax * 1.08]
     return spec_of(data, layout)
 
@@ -721,9 +720,17 @@ def ellipse(mean, cov, n_sigma: float = 2.0, n: int = 100):
     return pts[0] + mean[0], pts[1] + mean[1]
 
 
-def data_2d(x, weights, means, covariances, resp=None, *, title: str, labels=("x₁", "x₂"), lang: str = "en",
-            height: int = 420) -> go.Figure:
-    """The points coloured by q(z_n = k) (colours blended), and each component's 2-sigma ellipse at θ."""
+def _panel_layout(title: str, height: int, **more) -> dict:
+    """The layout of the data panels: a small title, compact margins."""
+    layout = layout_of(title=title, height=height, **more)
+    layout["title"] = merged(layout["title"] or {}, {"font": {"size": 13}})
+    return layout
+
+
+def data_2d_spec(x, weights, means, covariances, resp=None, *, title: str, labels=("x₁", "x₂"), lang: str = "en",
+                 height: int = 420) -> dict:
+    """The points coloured by q(z_n = k) (colours blended), and each component's 2-sigma ellipse at θ.
+    (As plotly JSON; :func:`data_2d` gives the figure.)"""
     x = np.asarray(x, float)
     means, covs, w = np.asarray(means, float), np.asarray(covariances, float), np.asarray(weights, float)
     idx = thin(len(x), 400)
@@ -735,80 +742,96 @@ def data_2d(x, weights, means, covariances, resp=None, *, title: str, labels=("x
         colours, custom = blend_colours(r), r
         hover = "(%{x:.4g}, %{y:.4g})<br>" + "<br>".join(
             f"q(z = {k + 1}) = %{{customdata[{k}]:.3f}}" for k in range(r.shape[1])) + "<extra></extra>"
-    fig = Figure(go.Scatter(x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
-                            marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
-                            customdata=custom, hovertemplate=hover))
+    data = [dict(type="scatter", x=x[idx, 0], y=x[idx, 1], mode="markers", name=tr("points, coloured by q(z)", lang),
+                 marker=dict(color=colours, size=7, line=dict(width=0.5, color="white")),
+                 customdata=custom, hovertemplate=hover)]
     for k in range(w.size):
         ex, ey = ellipse(means[k], covs[k])
         c = component_colour(k)
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name=f"2σ, z = {k + 1} (π{sub(k + 1)} = {w[k]:.2f})",
-                                 line=dict(color=c, width=2.5), hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=[means[k, 0]], y=[means[k, 1]], mode="markers", showlegend=False,
-                                 marker=dict(symbol="x", size=12, color=c, line=dict(color="black", width=1.5)),
-                                 hovertemplate=f"μ{sub(k + 1)}" + " = (%{x:.4g}, %{y:.4g})<extra></extra>"))
-    base_layout(fig, title=title, xaxis=labels[0], yaxis=labels[1], height=height)
-    fig.update_layout(showlegend=False, title=dict(font=dict(size=13)), margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+        data.append(dict(type="scatter", x=ex, y=ey, mode="lines", name=f"2σ, z = {k + 1} (π{sub(k + 1)} = {w[k]:.2f})",
+                         line=dict(color=c, width=2.5), hoverinfo="skip"))
+        data.append(dict(type="scatter", x=[means[k, 0]], y=[means[k, 1]], mode="markers", showlegend=False,
+                         marker=dict(symbol="x", size=12, color=c, line=dict(color="black", width=1.5)),
+                         hovertemplate=f"μ{sub(k + 1)}" + " = (%{x:.4g}, %{y:.4g})<extra></extra>"))
+    return spec_of(data, _panel_layout(title, height, xtitle=labels[0], ytitle=labels[1], showlegend=False,
+                                       margin=dict(l=10, r=10, t=40, b=10)))
 
 
-def coins_split(heads, tosses, resp=None, *, title: str, lang: str = "en", height: int = 420) -> go.Figure:
+data_2d = figure_of(data_2d_spec, "data_2d")
+
+_SPLIT_LAYOUT = dict(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=10)),
+                     margin=dict(l=10, r=10, t=80, b=10))
+
+
+def _split_layout(title: str, ytitle: str, height: int, **more) -> dict:
+    layout = _panel_layout(title, height, ytitle=ytitle, **merged(_SPLIT_LAYOUT, more))
+    layout["title"].update(y=0.99, yanchor="top")
+    return layout
+
+
+def coins_split_spec(heads, tosses, resp=None, *, title: str, lang: str = "en", height: int = 420) -> dict:
     """Per set of tosses, the heads and tails the E-step assigns to each coin: q(coin k)·heads and
-    q(coin k)·tails (before the first E-step: the observed heads and tails only)."""
+    q(coin k)·tails (before the first E-step: the observed heads and tails only).
+    (As plotly JSON; :func:`coins_split` gives the figure.)"""
     h, n = np.asarray(heads, float), np.asarray(tosses, float)
     tails = n - h
     sets = [f"{tr('set', lang)} {i + 1}<br>{int(a)}H {int(b)}T" for i, (a, b) in enumerate(zip(h, tails))]
-    fig = Figure()
     if resp is None:
-        fig.add_trace(go.Bar(x=sets, y=h, name=tr("heads", lang), marker_color=NONE))
-        fig.add_trace(go.Bar(x=sets, y=tails, base=h, name=tr("tails", lang), marker_color="rgba(200,200,200,0.6)"))
-        fig.update_layout(barmode="overlay")
+        data = [dict(type="bar", x=sets, y=h, name=tr("heads", lang), marker=dict(color=NONE)),
+                dict(type="bar", x=sets, y=tails, base=h.tolist(), name=tr("tails", lang),  # plotly lists a base
+                     marker=dict(color="rgba(200,200,200,0.6)"))]
+        barmode = "overlay"
     else:
         r = np.asarray(resp, float)
+        data = []
         for k in range(r.shape[1]):
             c = component_colour(k)
             eh, et = r[:, k] * h, r[:, k] * tails
-            fig.add_trace(go.Bar(x=sets, y=eh, offsetgroup=str(k), name=f"{tr('coin', lang)} {k + 1}: {tr('heads', lang)}",
-                                 marker_color=c, text=[f"{v:.1f}" for v in eh], textposition="inside",
-                                 customdata=r[:, k],
-                                 hovertemplate=f"q({tr('coin', lang)} {k + 1}) = " + "%{customdata:.3f}<br>"
-                                 + f"E[{tr('heads', lang)}] = " + "%{y:.3f}<extra></extra>"))
-            fig.add_trace(go.Bar(x=sets, y=et, base=eh, offsetgroup=str(k),
-                                 name=f"{tr('coin', lang)} {k + 1}: {tr('tails', lang)}",
-                                 marker=dict(color=_rgba(c, 0.35), line=dict(color=c, width=1)),
-                                 text=[f"{v:.1f}" for v in et], textposition="inside",
-                                 hovertemplate=f"E[{tr('tails', lang)}] = " + "%{y:.3f}<extra></extra>"))
-        fig.update_layout(barmode="group")
-    base_layout(fig, title=title, yaxis=tr("tosses", lang), height=height)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=10)),
-                      title=dict(font=dict(size=13), y=0.99, yanchor="top"), margin=dict(l=10, r=10, t=80, b=10))
-    return fig
+            data.append(dict(type="bar", x=sets, y=eh, offsetgroup=str(k),
+                             name=f"{tr('coin', lang)} {k + 1}: {tr('heads', lang)}",
+                             marker=dict(color=c), text=[f"{v:.1f}" for v in eh], textposition="inside",
+                             customdata=r[:, k],
+                             hovertemplate=f"q({tr('coin', lang)} {k + 1}) = " + "%{customdata:.3f}<br>"
+                             + f"E[{tr('heads', lang)}] = " + "%{y:.3f}<extra></extra>"))
+            data.append(dict(type="bar", x=sets, y=et, base=eh.tolist(), offsetgroup=str(k),
+                             name=f"{tr('coin', lang)} {k + 1}: {tr('tails', lang)}",
+                             marker=dict(color=_rgba(c, 0.35), line=dict(color=c, width=1)),
+                             text=[f"{v:.1f}" for v in et], textposition="inside",
+                             hovertemplate=f"E[{tr('tails', lang)}] = " + "%{y:.3f}<extra></extra>"))
+        barmode = "group"
+    return spec_of(data, _split_layout(title, tr("tosses", lang), height, barmode=barmode))
 
 
-def linkage_split(counts, expected_z=None, *, title: str, lang: str = "en", height: int = 420) -> go.Figure:
-    """The four counts; after an E-step the first is split into E[z] (the θ/4 part) and y₁ − E[z] (the 1/2 part)."""
+coins_split = figure_of(coins_split_spec, "coins_split")
+
+
+def linkage_split_spec(counts, expected_z=None, *, title: str, lang: str = "en", height: int = 420) -> dict:
+    """The four counts; after an E-step the first is split into E[z] (the θ/4 part) and y₁ − E[z] (the 1/2 part).
+    (As plotly JSON; :func:`linkage_split` gives the figure.)"""
     y = np.asarray(counts, float).ravel()
     cells = ["y₁", "y₂", "y₃", "y₄"]
-    fig = Figure()
     if expected_z is None:
-        fig.add_trace(go.Bar(x=cells, y=y, marker_color=NONE, name=tr("observed counts", lang),
-                             text=[f"{v:g}" for v in y], textposition="outside", cliponaxis=False))
+        data = [dict(type="bar", x=cells, y=y, marker=dict(color=NONE), name=tr("observed counts", lang),
+                     text=[f"{v:g}" for v in y], textposition="outside", cliponaxis=False)]
+        more = {}
     else:
         ez = float(expected_z)
-        fig.add_trace(go.Bar(x=cells, y=[y[0] - ez, 0, 0, 0], name=f"y₁ − E[z] ({tr('part 1/2', lang)})",
-                             marker_color=component_colour(0), text=[f"{y[0] - ez:.3f}", "", "", ""],
-                             textposition="inside", hovertemplate="y₁ − E[z] = %{y:.4f}<extra></extra>"))
-        fig.add_trace(go.Bar(x=cells, y=[ez, 0, 0, 0], name=f"E[z] ({tr('part θ/4', lang)})",
-                             marker_color=component_colour(1), text=[f"{ez:.3f}", "", "", ""],
-                             textposition="inside", hovertemplate="E[z] = %{y:.4f}<extra></extra>"))
-        fig.add_trace(go.Bar(x=cells, y=[0, y[1], y[2], y[3]], name=tr("observed counts", lang),
-                             marker_color=NONE, text=["", *(f"{v:g}" for v in y[1:])], textposition="outside",
-                             cliponaxis=False, hovertemplate="%{y:g}<extra></extra>"))
-        fig.update_layout(barmode="stack")
-    base_layout(fig, title=title, yaxis=tr("count", lang), height=height)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=10)),
-                      title=dict(font=dict(size=13), y=0.99, yanchor="top"), margin=dict(l=10, r=10, t=80, b=10))
-    fig.update_yaxes(range=[0, float(y.max()) * 1.15])
-    return fig
+        data = [dict(type="bar", x=cells, y=[y[0] - ez, 0, 0, 0], name=f"y₁ − E[z] ({tr('part 1/2', lang)})",
+                     marker=dict(color=component_colour(0)), text=[f"{y[0] - ez:.3f}", "", "", ""],
+                     textposition="inside", hovertemplate="y₁ − E[z] = %{y:.4f}<extra></extra>"),
+                dict(type="bar", x=cells, y=[ez, 0, 0, 0], name=f"E[z] ({tr('part θ/4', lang)})",
+                     marker=dict(color=component_colour(1)), text=[f"{ez:.3f}", "", "", ""],
+                     textposition="inside", hovertemplate="E[z] = %{y:.4f}<extra></extra>"),
+                dict(type="bar", x=cells, y=[0, y[1], y[2], y[3]], name=tr("observed counts", lang),
+                     marker=dict(color=NONE), text=["", *(f"{v:g}" for v in y[1:])], textposition="outside",
+                     cliponaxis=False, hovertemplate="%{y:g}<extra></extra>")]
+        more = dict(barmode="stack")
+    layout = _split_layout(title, tr("count", lang), height, **more)
+    layout["yaxis"]["range"] = [0, float(y.max()) * 1.15]
+    return spec_of(data, layout)
+
+
+linkage_split = figure_of(linkage_split_spec, "linkage_split")
 
 
 # ---- the trace ---------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def _explorer() -> None:
     with c_dens:
         st.subheader(t("p and q"))
         if discrete:
-            show(lazy(klfig.discrete_figure, labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
+            show(lazy(klfig.discrete_spec, labels, p_vec, q_vec, lang=lang()), key="kl_chart_densities",
                  alt=t("Bar chart of the probabilities of p and q for each outcome."))
         else:
             show(lazy(klfig.density_spec, data["x"], data["p_pdf"], data["q_pdf"], lang=lang()), key="kl_chart_densities",
@@ -235,7 +235,7 @@ def _explorer() -> None:
     with c_int:
         st.subheader(t("The integrand q log(q/p)"))
         if discrete:
-            show(lazy(klfig.discrete_integrand_figure, labels, terms, lang=lang()), key="kl_chart_integrand",
+            show(lazy(klfig.discrete_integrand_spec, labels, terms, lang=lang()), key="kl_chart_integrand",
                  alt=t("Bar chart of the terms q log(q/p) of each outcome, positive and negative."))
             finite_terms = terms[np.isfinite(terms)]
             neg, pos = float(finite_terms[finite_terms < 0].sum()), float(finite_terms[finite_terms > 0].sum())
@@ -277,17 +277,17 @@ def _fitting() -> None:
 
     h_rev, h_fwd = st.columns(2, gap="large")
     with h_rev:
-        show(lazy(klfig.kl_heatmap, grid.means, grid.sds, grid.reverse, title=f"{t('reverse')} KL(q‖p)",
+        show(lazy(klfig.kl_heatmap_spec, grid.means, grid.sds, grid.reverse, title=f"{t('reverse')} KL(q‖p)",
                               minimum=(rev.mean, rev.sd, rev.kl), lang=lang()), key="kl_chart_heat_reverse",
              alt=t("Heatmap of the reverse KL(q‖p) over the mean and standard deviation of a Gaussian q."))
     with h_fwd:
-        show(lazy(klfig.kl_heatmap, grid.means, grid.sds, grid.forward, title=f"{t('forward')} KL(p‖q)",
+        show(lazy(klfig.kl_heatmap_spec, grid.means, grid.sds, grid.forward, title=f"{t('forward')} KL(p‖q)",
                               minimum=(fwd.mean, fwd.sd, fwd.kl), lang=lang()), key="kl_chart_heat_forward",
              alt=t("Heatmap of the forward KL(p‖q) over the mean and standard deviation of a Gaussian q."))
     st.caption(t("Each cell is a Gaussian q = N(μ, σ²); the colour is KL on a log scale; "
                  "the cross marks the minimum."))
 
-    show(lazy(klfig.gaussian_fit_figure, fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
+    show(lazy(klfig.gaussian_fit_spec, fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
          key="kl_chart_fit",
          alt=t("Line chart of a bimodal p with the best Gaussian under the reverse KL (on one mode) and under the "
                "forward KL (over both)."))

@@ -56,7 +56,17 @@ R2 = np.stack([np.linspace(0, 1, 50), 1 - np.linspace(0, 1, 50)], 1)
 HEADS, TOSSES = np.array([5.0, 9, 8, 4, 7]), np.full(5, 10.0)
 R_COINS = np.stack([np.linspace(0.1, 0.9, 5), 1 - np.linspace(0.1, 0.9, 5)], 1)
 
+KL_MEANS, KL_SDS = np.linspace(-2, 2, 20), np.linspace(0.2, 2, 15)
+KL_GRID = KL_MEANS[None, :] ** 2 + KL_SDS[:, None]
+KL_GRID[0, 0] = np.inf
+
 CASES = [
+    (kl.discrete_spec, (["a", "b", "c"], [0.2, 0.3, 0.5], np.array([0.1, 0.1, 0.8])), {}),
+    (kl.discrete_integrand_spec, (["a", "b", "c"], [0.1, -0.05, 0.3]), {}),
+    (kl.discrete_integrand_spec, (["a", "b", "c"], [np.inf, -0.05, 0.0]), {}),  # +∞ hatched
+    (kl.kl_heatmap_spec, (KL_MEANS, KL_SDS, KL_GRID), dict(title="reverse KL(q‖p)")),
+    (kl.kl_heatmap_spec, (KL_MEANS, KL_SDS, KL_GRID), dict(title="forward", minimum=(0.004, 0.5, 0.123))),
+    (kl.gaussian_fit_spec, (X, np.exp(-X ** 2), np.exp(-(X - 1) ** 2), np.exp(-(X / 2) ** 2)), {}),
     (em.data_2d_spec, (X2, [0.5, 0.5], [[1, 0], [4, 0.5]], [np.eye(2), [[1, 0.3], [0.3, 0.5]]]), dict(title="θ₀")),
     (em.data_2d_spec, (X2, [0.5, 0.5], [[1, 0], [4, 0.5]], [np.eye(2), [[1, 0.3], [0.3, 0.5]]], R2), dict(title="")),
     (em.coins_split_spec, (HEADS, TOSSES), dict(title="start")),
@@ -108,7 +118,9 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {em.data_2d_spec: em.data_2d, em.coins_split_spec: em.coins_split, em.linkage_split_spec: em.linkage_split,
+TWINS = {kl.discrete_spec: kl.discrete_figure, kl.discrete_integrand_spec: kl.discrete_integrand_figure,
+         kl.kl_heatmap_spec: kl.kl_heatmap, kl.gaussian_fit_spec: kl.gaussian_fit_figure,
+         em.data_2d_spec: em.data_2d, em.coins_split_spec: em.coins_split, em.linkage_split_spec: em.linkage_split,
          em.data_1d_spec: em.data_1d, em.restarts_spec: em.restarts_figure, bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,
          bounds.evidence_bar_spec: bounds.evidence_bar_figure, bounds.decomposition_spec: bounds.decomposition_figure,
          bounds.gap_spec: bounds.gap_figure, bounds.point_q_spec: bounds.point_q_figure,

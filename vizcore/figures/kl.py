@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 
 from vizcore.i18n import tr
 
-from ._style import KL, OKABE_ITO, P, Q, Figure, base_layout, figure_of, hline, layout_of, spec_of
+from ._style import KL, OKABE_ITO, P, Q, VIRIDIS, figure_of, hline, layout_of, spec_of
 
 POSITIVE = KL                 # q > p: the integrand adds to KL
 NEGATIVE = OKABE_ITO[5]       # q < p: the integrand subtracts (sky blue)
@@ -99,44 +98,49 @@ def integrand_spec(x, integrand, *, lang: str = "en", height: int = 340) -> dict
 integrand_figure = figure_of(integrand_spec, "integrand_figure")
 
 
-def discrete_figure(labels, p, q, *, lang: str = "en", height: int = 340) -> go.Figure:
-    """Bar chart of two probability vectors p and q over the same categories."""
+def discrete_spec(labels, p, q, *, lang: str = "en", height: int = 340) -> dict:
+    """Bar chart of two probability vectors p and q over the same categories.
+    (As plotly JSON; :func:`discrete_figure` gives the figure.)"""
     labels = [str(v) for v in labels]
-    fig = Figure()
-    fig.add_bar(x=labels, y=p, name=f"p · {tr('target', lang)}", marker_color=P,
-                text=[f"{v:.2f}" for v in p], textposition="outside")
-    fig.add_bar(x=labels, y=q, name=f"q · {tr('approximation', lang)}", marker_color=Q,
-                marker_pattern=dict(shape="/", fillmode="overlay"),  # hatched: q differs from p by more than its colour
-                text=[f"{v:.2f}" for v in q], textposition="outside")
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(range=[0, 1.15])
-    return base_layout(fig, xaxis=tr("outcome", lang), yaxis=tr("probability", lang), height=height)
+    data = [dict(type="bar", x=labels, y=p, name=f"p · {tr('target', lang)}", marker=dict(color=P),
+                 text=[f"{v:.2f}" for v in p], textposition="outside"),
+            dict(type="bar", x=labels, y=q, name=f"q · {tr('approximation', lang)}",
+                 # hatched: q differs from p by more than its colour
+                 marker=dict(color=Q, pattern=dict(shape="/", fillmode="overlay")),
+                 text=[f"{v:.2f}" for v in q], textposition="outside")]
+    return spec_of(data, layout_of(xtitle=tr("outcome", lang), ytitle=tr("probability", lang), height=height,
+                                   barmode="group", yaxis=dict(range=[0, 1.15])))
 
 
-def discrete_integrand_figure(labels, terms, *, lang: str = "en", height: int = 340) -> go.Figure:
-    """Bars of the terms q_k log(q_k/p_k): positive and negative in two colours, +∞ hatched."""
+discrete_figure = figure_of(discrete_spec, "discrete_figure")
+
+
+def discrete_integrand_spec(labels, terms, *, lang: str = "en", height: int = 340) -> dict:
+    """Bars of the terms q_k log(q_k/p_k): positive and negative in two colours, +∞ hatched.
+    (As plotly JSON; :func:`discrete_integrand_figure` gives the figure.)"""
     labels = [str(v) for v in labels]
     t = np.asarray(terms, dtype=float)
     infinite = np.isinf(t)
     finite_abs = np.abs(t[~infinite])
     cap = 1.15 * float(finite_abs.max()) if finite_abs.size and finite_abs.max() > 0 else 1.0
-    fig = Figure()
     pos = [v if (not inf and v >= 0) else None for v, inf in zip(t, infinite)]
     neg = [v if (not inf and v < 0) else None for v, inf in zip(t, infinite)]
-    fig.add_bar(x=labels, y=pos, name=tr("adds to KL where q > p", lang), marker_color=POSITIVE,
-                text=[f"{v:.3f}" if v is not None else "" for v in pos], textposition="outside")
-    fig.add_bar(x=labels, y=neg, name=tr("subtracts where q < p", lang), marker_color=NEGATIVE,
-                text=[f"{v:.3f}" if v is not None else "" for v in neg], textposition="outside")
+    data = [dict(type="bar", x=labels, y=pos, name=tr("adds to KL where q > p", lang), marker=dict(color=POSITIVE),
+                 text=[f"{v:.3f}" if v is not None else "" for v in pos], textposition="outside"),
+            dict(type="bar", x=labels, y=neg, name=tr("subtracts where q < p", lang), marker=dict(color=NEGATIVE),
+                 text=[f"{v:.3f}" if v is not None else "" for v in neg], textposition="outside")]
     if infinite.any():
-        fig.add_bar(x=[lab for lab, inf in zip(labels, infinite) if inf], y=[cap] * int(infinite.sum()),
-                    name=f"+∞ ({tr('q > 0 but p = 0', lang)})", marker=dict(color=_rgba(POSITIVE, 0.3),
-                    pattern=dict(shape="/", fgcolor=POSITIVE)), text=["+∞"] * int(infinite.sum()),
-                    textposition="outside")
-    fig.update_layout(barmode="overlay")
-    fig.add_hline(y=0.0, line=dict(color="#666666", width=1))
+        data.append(dict(type="bar", x=[lab for lab, inf in zip(labels, infinite) if inf], y=[cap] * int(infinite.sum()),
+                         name=f"+∞ ({tr('q > 0 but p = 0', lang)})",
+                         marker=dict(color=_rgba(POSITIVE, 0.3), pattern=dict(shape="/", fgcolor=POSITIVE)),
+                         text=["+∞"] * int(infinite.sum()), textposition="outside"))
     lowest = min(float(t[~infinite].min()) if (~infinite).any() else 0.0, 0.0)
-    fig.update_yaxes(range=[1.35 * lowest - 0.08 * cap, 1.3 * cap])
-    return base_layout(fig, xaxis=tr("outcome", lang), yaxis="q log(q/p)", height=height)
+    return spec_of(data, layout_of(xtitle=tr("outcome", lang), ytitle="q log(q/p)", height=height, barmode="overlay",
+                                   shapes=[hline(0.0, line=dict(color="#666666", width=1))],
+                                   yaxis=dict(range=[1.35 * lowest - 0.08 * cap, 1.3 * cap])))
+
+
+discrete_integrand_figure = figure_of(discrete_integrand_spec, "discrete_integrand_figure")
 
 
 def _decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
@@ -144,9 +148,10 @@ def _decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     return [float(v) for v in vals], [f"{10.0 ** v:g}" for v in vals]
 
 
-def kl_heatmap(means, sds, values, *, title: str, minimum: tuple[float, float, float] | None = None,
-               lang: str = "en", floor: float = 1e-3, ceiling: float = 1e3, height: int = 400) -> go.Figure:
+def kl_heatmap_spec(means, sds, values, *, title: str, minimum: tuple[float, float, float] | None = None,
+                    lang: str = "en", floor: float = 1e-3, ceiling: float = 1e3, height: int = 400) -> dict:
     """Heatmap of a KL divergence over Gaussian q = N(mean, sd²), log10 colour scale.
+    (As plotly JSON; :func:`kl_heatmap` gives the figure.)
 
     Parameters
     ----------
@@ -166,36 +171,41 @@ def kl_heatmap(means, sds, values, *, title: str, minimum: tuple[float, float, f
     if z_hi - z_lo < 1e-9:
         z_hi = z_lo + 1.0
     tickvals, ticktext = _decade_ticks(z_lo, z_hi)
-    fig = Figure(go.Heatmap(  # z is colour only (the hover reads customdata): 32-bit floats, half its bytes
-        x=means, y=sds, z=z.astype(np.float32), customdata=np.where(np.isfinite(v), v, np.nan), colorscale="Viridis",
-        zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best" costs 40–60 ms more per redraw
+    data = [dict(  # z is colour only (the hover reads customdata): 32-bit floats, half its bytes
+        type="heatmap", x=means, y=sds, z=z.astype(np.float32), customdata=np.where(np.isfinite(v), v, np.nan),
+        colorscale=VIRIDIS, zmin=z_lo, zmax=z_hi, zsmooth="fast",  # "best" costs 40–60 ms more per redraw
         colorbar=dict(title=dict(text="KL", side="top"), tickvals=tickvals, ticktext=ticktext, thickness=14),
         hovertemplate="μ = %{x:.2f}<br>σ = %{y:.2f}<br>KL = %{customdata:.4f}<extra></extra>",
-    ))
+    )]
     subtitle = None
     if minimum is not None and math.isfinite(minimum[2]):
         m, s, k = minimum
         subtitle = f"× {tr('minimum', lang)}: KL = {k:.3f} {tr('at', lang)} μ = {round(m, 2) + 0.0:.2f}, σ = {s:.2f}"
-        fig.add_scatter(x=[m], y=[s], mode="markers", showlegend=False, name=tr("minimum", lang),
-                        marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
-                        hovertemplate=f"{tr('minimum', lang)}<br>μ = %{{x:.2f}}<br>σ = %{{y:.2f}}<br>"
-                                      f"KL = {k:.4f}<extra></extra>")
-    fig = base_layout(fig, xaxis=f"{tr('mean', lang)} μ", yaxis=f"{tr('standard deviation', lang)} σ",
-                      height=height)
-    fig.update_layout(title=dict(text=title, subtitle=dict(text=subtitle) if subtitle else None),
-                      margin=dict(t=75 if subtitle else 50))
-    fig.update_xaxes(range=[float(np.min(means)), float(np.max(means))])
-    fig.update_yaxes(range=[float(np.min(sds)), float(np.max(sds))])
-    return fig
+        data.append(dict(type="scatter", x=[m], y=[s], mode="markers", showlegend=False, name=tr("minimum", lang),
+                         marker=dict(symbol="x", size=14, color="#FFFFFF", line=dict(color="#000000", width=2)),
+                         hovertemplate=f"{tr('minimum', lang)}<br>μ = %{{x:.2f}}<br>σ = %{{y:.2f}}<br>"
+                                       f"KL = {k:.4f}<extra></extra>"))
+    layout = layout_of(xtitle=f"{tr('mean', lang)} μ", ytitle=f"{tr('standard deviation', lang)} σ", height=height,
+                       margin=dict(t=75 if subtitle else 50))
+    layout["title"] = dict(text=title, subtitle=dict(text=subtitle) if subtitle else None)  # not base_layout's
+    layout["xaxis"]["range"] = [float(np.min(means)), float(np.max(means))]
+    layout["yaxis"]["range"] = [float(np.min(sds)), float(np.max(sds))]
+    return spec_of(data, layout)
 
 
-def gaussian_fit_figure(x, p_pdf, reverse_pdf, forward_pdf, *, lang: str = "en", height: int = 360) -> go.Figure:
-    """p with the two best Gaussian q's: reverse (mode-seeking) and forward (mass-covering)."""
-    fig = Figure()
-    fig.add_scatter(x=x, y=p_pdf, name=f"p(x) · {tr('bimodal target', lang)}", mode="lines",
-                    line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15))
-    fig.add_scatter(x=x, y=reverse_pdf, mode="lines", line=dict(color=REVERSE, width=3),
-                    name=f"{tr('reverse', lang)} KL(q‖p): {tr('mode-seeking', lang)}")
-    fig.add_scatter(x=x, y=forward_pdf, mode="lines", line=dict(color=FORWARD, width=3, dash="dash"),
-                    name=f"{tr('forward', lang)} KL(p‖q): {tr('mass-covering', lang)}")
-    return base_layout(fig, xaxis="x", yaxis=tr("density", lang), height=height)
+kl_heatmap = figure_of(kl_heatmap_spec, "kl_heatmap")
+
+
+def gaussian_fit_spec(x, p_pdf, reverse_pdf, forward_pdf, *, lang: str = "en", height: int = 360) -> dict:
+    """p with the two best Gaussian q's: reverse (mode-seeking) and forward (mass-covering).
+    (As plotly JSON; :func:`gaussian_fit_figure` gives the figure.)"""
+    data = [dict(type="scatter", x=x, y=p_pdf, name=f"p(x) · {tr('bimodal target', lang)}", mode="lines",
+                 line=dict(color=P, width=2.5), fill="tozeroy", fillcolor=_rgba(P, 0.15)),
+            dict(type="scatter", x=x, y=reverse_pdf, mode="lines", line=dict(color=REVERSE, width=3),
+                 name=f"{tr('reverse', lang)} KL(q‖p): {tr('mode-seeking', lang)}"),
+            dict(type="scatter", x=x, y=forward_pdf, mode="lines", line=dict(color=FORWARD, width=3, dash="dash"),
+                 name=f"{tr('forward', lang)} KL(p‖q): {tr('mass-covering', lang)}")]
+    return spec_of(data, layout_of(xtitle="x", ytitle=tr("density", lang), height=height))
+
+
+gaussian_fit_figure = figure_of(gaussian_fit_spec, "gaussian_fit_figure")

@@ -347,7 +347,7 @@ def gmm2d_page():
     with right:
         c1, c2 = st.columns([3, 1.1])
         with c1:
-            show(lazy(figs.mixture_2d, gx, gy, g.marginal.reshape(len(gy), len(gx)), x, z, means=np.array(means),
+            show(lazy(figs.mixture_2d_spec, gx, gy, g.marginal.reshape(len(gy), len(gx)), x, z, means=np.array(means),
                                  lang=lang(), height=480), key="lvm_fig_2d",
                  alt=t("Scatter plot of the samples on the plane, coloured by component, over contours of p(x)."))
         with c2:
@@ -369,9 +369,9 @@ def gmm2d_page():
         st.latex(tex)
     with right:
         r0 = vc.posterior("gmm2d", pt, params)[0]
-        show(lazy(figs.posterior_map_2d, gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map",
+        show(lazy(figs.posterior_map_2d_spec, gx, gy, g.resp, point=(px, py), lang=lang(), height=380), key="lvm_fig_map",
              alt=t("Map of the plane coloured by the most probable component at each point; a star marks the point x."))
-        show(lazy(figs.prior_posterior_bars, w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post",
+        show(lazy(figs.prior_posterior_bars_spec, w, r0, where="x", lang=lang(), height=280), key="lvm_fig_post",
              alt=t("Bar chart: the prior p(z) next to the posterior p(z | x) for each component."))
     learning("gmm2d", x, params, gen, frozen, "points")
 
@@ -456,7 +456,7 @@ def linkage_page():
     with left:
         st.latex(rf"y = ({y1}, {y2}, {y3}, {y4}),\quad n = {y1 + y2 + y3 + y4}")
     with right:
-        show(lazy(figs.linkage_cells, theta, y[0], lang=lang(), height=380), key="lvm_fig_cells",
+        show(lazy(figs.linkage_cells_spec, theta, y[0], lang=lang(), height=380), key="lvm_fig_cells",
              alt=t("Stacked bars of the four cell probabilities, the first split into its parts 1/2 and θ/4, with "
                    "the observed proportions."))
         st.latex(rf"\begin{{aligned}} y &\sim \mathrm{{Mult}}\Big(n;\ \tfrac12 + \tfrac{{\theta}}{{4}},\ "
@@ -492,7 +492,7 @@ def linkage_page():
         if hi - lo > 400:
             centre = int(np.argmax(post))
             lo, hi = max(0, centre - 200), min(post.size - 1, centre + 200)
-        show(lazy(figs.linkage_posterior, zs[lo:hi + 1], post[lo:hi + 1], z_true=z_true, lang=lang(), height=360),
+        show(lazy(figs.linkage_posterior_spec, zs[lo:hi + 1], post[lo:hi + 1], z_true=z_true, lang=lang(), height=360),
              key="lvm_fig_post", alt=t("Bar chart of the posterior p(z | y) of the hidden split z."))
     learning("linkage", y, params, gen, frozen, "counts")
 

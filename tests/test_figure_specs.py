@@ -60,7 +60,21 @@ KL_MEANS, KL_SDS = np.linspace(-2, 2, 20), np.linspace(0.2, 2, 15)
 KL_GRID = KL_MEANS[None, :] ** 2 + KL_SDS[:, None]
 KL_GRID[0, 0] = np.inf
 
+GX, GY = np.linspace(-3, 3, 30), np.linspace(-2, 2, 25)
+DENSITY = np.exp(-(GX[None, :] ** 2 + GY[:, None] ** 2))
+SAMPLES = np.stack([np.linspace(-2, 2, 40), np.cos(np.linspace(-2, 2, 40))], 1)
+LEFT = (1 / (1 + np.exp(GX[None, :] + 0 * GY[:, None]))).ravel()
+RESP_2D = np.stack([LEFT, 1 - LEFT], 1)
+
 CASES = [
+    (models.prior_posterior_bars_spec, ([0.3, 0.7], [0.1, 0.9]), {}),
+    (models.mixture_2d_spec, (GX, GY, DENSITY, SAMPLES, np.arange(40) % 3),
+     dict(point=(0.5, 0.2), means=[[0, 0], [1, 1]])),
+    (models.mixture_2d_spec, (GX, GY, DENSITY, SAMPLES[:0], np.zeros(0, int)), dict(means=[[0, 0]])),
+    (models.posterior_map_2d_spec, (GX, GY, RESP_2D, (0.3, 0.1)), {}),
+    (models.posterior_map_2d_spec, (GX, GY, np.ones((GX.size * GY.size, 1))), {}),  # one component
+    (models.linkage_cells_spec, (0.25, [125, 18, 20, 34]), {}),
+    (models.linkage_posterior_spec, (np.arange(126.0), np.ones(126) / 126), dict(z_true=30)),
     (kl.discrete_spec, (["a", "b", "c"], [0.2, 0.3, 0.5], np.array([0.1, 0.1, 0.8])), {}),
     (kl.discrete_integrand_spec, (["a", "b", "c"], [0.1, -0.05, 0.3]), {}),
     (kl.discrete_integrand_spec, (["a", "b", "c"], [np.inf, -0.05, 0.0]), {}),  # +∞ hatched
@@ -118,7 +132,10 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {kl.discrete_spec: kl.discrete_figure, kl.discrete_integrand_spec: kl.discrete_integrand_figure,
+TWINS = {models.prior_posterior_bars_spec: models.prior_posterior_bars, models.mixture_2d_spec: models.mixture_2d,
+         models.posterior_map_2d_spec: models.posterior_map_2d, models.linkage_cells_spec: models.linkage_cells,
+         models.linkage_posterior_spec: models.linkage_posterior,
+         kl.discrete_spec: kl.discrete_figure, kl.discrete_integrand_spec: kl.discrete_integrand_figure,
          kl.kl_heatmap_spec: kl.kl_heatmap, kl.gaussian_fit_spec: kl.gaussian_fit_figure,
          em.data_2d_spec: em.data_2d, em.coins_split_spec: em.coins_split, em.linkage_split_spec: em.linkage_split,
          em.data_1d_spec: em.data_1d, em.restarts_spec: em.restarts_figure, bounds.family_spec: bounds.family_figure, bounds.plane_spec: bounds.plane_figure,

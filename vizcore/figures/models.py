@@ -1,18 +1,17 @@
 """Figures of the latent-variable-models page: the generative story, the joint,
 the marginal, and the posterior p(z|x) by Bayes' rule.
 
-Every builder takes plain arrays (no streamlit), returns a plotly Figure and
-translates its strings with :func:`vizcore.i18n.tr`. Component k is drawn in
+Every builder takes plain arrays (no streamlit), returns a plotly Figure (its ``*_spec`` twin, the
+same chart as plotly JSON, is what the page sends) and translates its strings with :func:`vizcore.i18n.tr`. Component k is drawn in
 ``component_colour(k)`` everywhere, so a colour means the same z on every chart;
 the marginal p(x) is the thick black line.
 """
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import (LOG_P, Figure, base_layout, component_colour, component_dash, component_symbol, figure_of,
+from ._style import (LOG_P, component_colour, component_dash, component_symbol, figure_of,
                      layout_of, spec_of)
 
 HIST = "rgba(120,120,120,0.35)"
@@ -44,22 +43,26 @@ def prior_bars_spec(weights, *, lang: str = "en", height: int = 300) -> dict:
 prior_bars = figure_of(prior_bars_spec, "prior_bars")
 
 
-def prior_posterior_bars(prior, post, *, where: str = "x", lang: str = "en", height: int = 300) -> go.Figure:
-    """The prior p(z) next to the posterior p(z|x): how seeing x moves belief about z."""
+def prior_posterior_bars_spec(prior, post, *, where: str = "x", lang: str = "en", height: int = 300) -> dict:
+    """The prior p(z) next to the posterior p(z|x): how seeing x moves belief about z.
+    (As plotly JSON; :func:`prior_posterior_bars` gives the figure.)"""
     prior, post = np.asarray(prior, dtype=float), np.asarray(post, dtype=float)
     labels = [_z_label(k) for k in range(prior.size)]
-    colours = [component_colour(k) for k in range(prior.size)]
-    fig = Figure([
-        go.Bar(x=labels, y=prior, name=tr("prior p(z)", lang), marker=dict(color=colours, opacity=0.35),
-               hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>"),
-        go.Bar(x=labels, y=post, name=f"{tr('posterior', lang)} p(z | {where})", marker=dict(color=colours),
-               text=[f"{v:.3f}" for v in post], textposition="outside", cliponaxis=False,
-               hovertemplate=f"p(%{{x}} | {where}) = %{{y:.4f}}<extra></extra>"),
-    ])
-    base_layout(fig, title=f"p(z)  →  p(z | {where})", yaxis=tr("probability", lang), height=height)
-    fig.update_layout(barmode="group", legend=dict(x=1, xanchor="right", font=dict(size=13)),
-                      yaxis=dict(range=[0, 1.15]))
-    return fig
+    data = [
+        dict(type="bar", x=labels, y=prior, name=tr("prior p(z)", lang),
+             marker=dict(color=[component_colour(k) for k in range(prior.size)], opacity=0.35),
+             hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>"),
+        dict(type="bar", x=labels, y=post, name=f"{tr('posterior', lang)} p(z | {where})",
+             marker=dict(color=[component_colour(k) for k in range(prior.size)]),
+             text=[f"{v:.3f}" for v in post], textposition="outside", cliponaxis=False,
+             hovertemplate=f"p(%{{x}} | {where}) = %{{y:.4f}}<extra></extra>"),
+    ]
+    return spec_of(data, layout_of(title=f"p(z)  →  p(z | {where})", ytitle=tr("probability", lang), height=height,
+                                   barmode="group", legend=dict(x=1, xanchor="right", font=dict(size=13)),
+                                   yaxis=dict(range=[0, 1.15])))
+
+
+prior_posterior_bars = figure_of(prior_posterior_bars_spec, "prior_posterior_bars")
 
 
 # ---- one observed dimension: components, marginal, histogram ------------------------
@@ -152,14 +155,15 @@ responsibilities = figure_of(responsibilities_spec, "responsibilities")
 
 
 # ---- two observed dimensions --------------------------------------------------------
-def mixture_2d(gx, gy, density, samples, z, *, point=None, means=None, lang: str = "en",
-               height: int = 460) -> go.Figure:
-    """Contours of p(x) on the plane, the samples coloured by the component z that drew them."""
+def mixture_2d_spec(gx, gy, density, samples, z, *, point=None, means=None, lang: str = "en",
+                    height: int = 460) -> dict:
+    """Contours of p(x) on the plane, the samples coloured by the component z that drew them.
+    (As plotly JSON; :func:`mixture_2d` gives the figure.)"""
     gx, gy = np.asarray(gx, float), np.asarray(gy, float)
     density = np.asarray(density, float)
-    traces = [go.Contour(
-        x=_f32(gx), y=_f32(gy), z=_f32(density), colorscale=[[0, "#bbbbbb"], [1, "#222222"]], ncontours=12,
-        showscale=False, contours=dict(coloring="lines"), line=dict(width=1.3), name="p(x)",
+    traces = [dict(
+        type="contour", x=_f32(gx), y=_f32(gy), z=_f32(density), colorscale=[[0, "#bbbbbb"], [1, "#222222"]],
+        ncontours=12, showscale=False, contours=dict(coloring="lines"), line=dict(width=1.3), name="p(x)",
         hovertemplate="p(x) = %{z:.3g}<extra></extra>",
     )]
     samples, z = np.asarray(samples, float), np.asarray(z, int)
@@ -167,28 +171,30 @@ def mixture_2d(gx, gy, density, samples, z, *, point=None, means=None, lang: str
     K = max(int(np.shape(means)[0]) if means is not None else 0, int(z.max()) + 1 if z.size else 0)
     for k in range(K):
         sel = z == k
-        traces.append(go.Scatter(
-            x=_f32(samples[sel, 0]), y=_f32(samples[sel, 1]), mode="markers", name=f"z = {k + 1}",
+        traces.append(dict(
+            type="scatter", x=_f32(samples[sel, 0]), y=_f32(samples[sel, 1]), mode="markers", name=f"z = {k + 1}",
             marker=dict(color=component_colour(k), size=5, opacity=0.65, symbol=component_symbol(k)),
             hovertemplate=f"z = {k + 1}" + "<br>(%{x:.2f}, %{y:.2f})<extra></extra>",
         ))
     if means is not None:
         m = np.asarray(means, float)
-        traces.append(go.Scatter(
-            x=m[:, 0], y=m[:, 1], mode="markers", name=tr("means", lang), showlegend=False,
+        traces.append(dict(
+            type="scatter", x=m[:, 0], y=m[:, 1], mode="markers", name=tr("means", lang), showlegend=False,
             marker=dict(symbol="x-thin", size=14, line=dict(color="black", width=3)),
             hovertemplate="μ = (%{x:.2f}, %{y:.2f})<extra></extra>",
         ))
     if point is not None:
         traces.append(_star(point, lang))
-    fig = Figure(data=traces)
-    base_layout(fig, xaxis="x₁", yaxis="x₂", height=height)
-    fig.update_layout(legend=dict(font=dict(size=13)), **_square_axes(gx, gy))
-    return fig
+    return spec_of(traces, layout_of(xtitle="x₁", ytitle="x₂", height=height, legend=dict(font=dict(size=13)),
+                                     **_square_axes(gx, gy)))
 
 
-def posterior_map_2d(gx, gy, resp, point=None, *, lang: str = "en", height: int = 380) -> go.Figure:
-    """The plane coloured by the most probable component argmax_k p(z = k | x), shaded by how sure."""
+mixture_2d = figure_of(mixture_2d_spec, "mixture_2d")
+
+
+def posterior_map_2d_spec(gx, gy, resp, point=None, *, lang: str = "en", height: int = 380) -> dict:
+    """The plane coloured by the most probable component argmax_k p(z = k | x), shaded by how sure.
+    (As plotly JSON; :func:`posterior_map_2d` gives the figure.)"""
     gx, gy, resp = np.asarray(gx, float), np.asarray(gy, float), np.asarray(resp, float)
     n_y, n_x = len(gy), len(gx)
     K = resp.shape[1]
@@ -205,38 +211,40 @@ def posterior_map_2d(gx, gy, resp, point=None, *, lang: str = "en", height: int 
     scale[-1][0] = 1.0 if K == 1 else scale[-1][0]
     if scale[-1][0] < 1.0:
         scale.append([1.0, scale[-1][1]])
-    traces = [go.Heatmap(x=_f32(gx), y=_f32(gy), z=code, zmin=0, zmax=K, colorscale=scale, showscale=False,
-                         hoverinfo="skip")]
+    traces = [dict(type="heatmap", x=_f32(gx), y=_f32(gy), z=code, zmin=0, zmax=K, colorscale=scale, showscale=False,
+                   hoverinfo="skip")]
     if point is not None:
         traces.append(_star(point, lang))
-    fig = Figure(data=traces)
     # each region says which z it is: the map is not read by colour alone
+    notes = []
     gxx, gyy = np.meshgrid(gx, gy)
     for k in range(K):
         cells = best == k
         if cells.sum() >= 0.01 * best.size:
             cx, cy = gxx[cells].mean(), gyy[cells].mean()  # the centroid, or the region's cell nearest to it
             i = int(np.argmin(np.where(cells, (gxx - cx) ** 2 + (gyy - cy) ** 2, np.inf)))
-            fig.add_annotation(x=float(gxx.flat[i]), y=float(gyy.flat[i]), text=f"<b>z = {k + 1}</b>",
-                               showarrow=False, font=dict(size=14, color="black"), bgcolor="rgba(255,255,255,0.75)")
-    base_layout(fig, title=tr("Most probable z at each x (darker = surer)", lang), xaxis="x₁", yaxis="x₂",
-                height=height)
-    fig.update_layout(**_square_axes(gx, gy))
-    return fig
+            notes.append(dict(x=float(gxx.flat[i]), y=float(gyy.flat[i]), text=f"<b>z = {k + 1}</b>",
+                              showarrow=False, font=dict(size=14, color="black"), bgcolor="rgba(255,255,255,0.75)"))
+    return spec_of(traces, layout_of(title=tr("Most probable z at each x (darker = surer)", lang), xtitle="x₁",
+                                     ytitle="x₂", height=height, annotations=notes or None, **_square_axes(gx, gy)))
 
 
-def _star(point, lang):
-    return go.Scatter(
-        x=[float(point[0])], y=[float(point[1])], mode="markers", name=tr("the point x", lang), showlegend=False,
-        marker=dict(symbol="star", size=18, color="white", line=dict(color="black", width=2)),
+posterior_map_2d = figure_of(posterior_map_2d_spec, "posterior_map_2d")
+
+
+def _star(point, lang) -> dict:
+    return dict(
+        type="scatter", x=[float(point[0])], y=[float(point[1])], mode="markers", name=tr("the point x", lang),
+        showlegend=False, marker=dict(symbol="star", size=18, color="white", line=dict(color="black", width=2)),
         hovertemplate="x = (%{x:.2f}, %{y:.2f})<extra></extra>",
     )
 
 
 # ---- genetic linkage ----------------------------------------------------------------
-def linkage_cells(theta: float, counts=None, *, lang: str = "en", height: int = 360) -> go.Figure:
+def linkage_cells_spec(theta: float, counts=None, *, lang: str = "en", height: int = 360) -> dict:
     """The four cell probabilities (1/2 + θ/4, (1−θ)/4, (1−θ)/4, θ/4), the first split into its
-    latent parts 1/2 and θ/4, and the observed proportions y/n as diamonds beside each bar."""
+    latent parts 1/2 and θ/4, and the observed proportions y/n as diamonds beside each bar.
+    (As plotly JSON; :func:`linkage_cells` gives the figure.)"""
     th = float(theta)
     pos = np.arange(4.0)
     parts = [
@@ -244,46 +252,45 @@ def linkage_cells(theta: float, counts=None, *, lang: str = "en", height: int = 
         ([th / 4, 0, 0, th / 4], tr("part θ/4 (counted by z in cell 1)", lang), component_colour(1), "θ/4"),
         ([0, (1 - th) / 4, (1 - th) / 4, 0], "(1 − θ)/4", component_colour(2), "(1 − θ)/4"),
     ]
-    traces = []
-    for ys, name, colour, label in parts:
-        traces.append(go.Bar(
-            x=pos, y=ys, width=0.55, name=name, marker_color=colour,
-            text=[f"{v:.3f}" if v > 0 else "" for v in ys], textposition="inside", insidetextanchor="middle",
-            hovertemplate=f"{label} = " + "%{y:.4f}<extra></extra>",
-        ))
+    traces = [dict(type="bar", x=pos, y=ys, width=0.55, name=name, marker=dict(color=colour),
+                   text=[f"{v:.3f}" if v > 0 else "" for v in ys], textposition="inside", insidetextanchor="middle",
+                   hovertemplate=f"{label} = " + "%{y:.4f}<extra></extra>")
+              for ys, name, colour, label in parts]
     if counts is not None:
         c = np.asarray(counts, float).ravel()
-        traces.append(go.Scatter(
-            x=pos + 0.38, y=c / c.sum(), mode="markers", name=tr("observed proportion y/n", lang),
+        traces.append(dict(
+            type="scatter", x=pos + 0.38, y=c / c.sum(), mode="markers", name=tr("observed proportion y/n", lang),
             marker=dict(symbol="diamond", size=12, color="black"),
             hovertemplate="y/n = %{y:.4f}<extra></extra>",
         ))
-    fig = Figure(data=traces)
-    base_layout(fig, yaxis=tr("probability", lang), height=height)
-    fig.update_layout(barmode="stack", legend=dict(font=dict(size=13)),
-                      xaxis=dict(tickvals=pos, ticktext=["y₁", "y₂", "y₃", "y₄"], range=[-0.5, 3.65],
-                                 tickfont=dict(size=15)),
-                      yaxis=dict(range=[0, 0.8]))
-    return fig
+    return spec_of(traces, layout_of(ytitle=tr("probability", lang), height=height, barmode="stack",
+                                     legend=dict(font=dict(size=13)),
+                                     xaxis=dict(tickvals=pos, ticktext=["y₁", "y₂", "y₃", "y₄"], range=[-0.5, 3.65],
+                                                tickfont=dict(size=15)),
+                                     yaxis=dict(range=[0, 0.8])))
 
 
-def linkage_posterior(z, post, *, z_true=None, lang: str = "en", height: int = 340) -> go.Figure:
-    """p(z | y) over the number z of first-cell counts in the θ/4 part: Binomial(y₁, θ/(2+θ))."""
+linkage_cells = figure_of(linkage_cells_spec, "linkage_cells")
+
+
+def linkage_posterior_spec(z, post, *, z_true=None, lang: str = "en", height: int = 340) -> dict:
+    """p(z | y) over the number z of first-cell counts in the θ/4 part: Binomial(y₁, θ/(2+θ)).
+    (As plotly JSON; :func:`linkage_posterior` gives the figure.)"""
     z, post = np.asarray(z, float), np.asarray(post, float)
-    fig = Figure(go.Bar(
-        x=_f32(z), y=_f32(post), marker_color=component_colour(1), name="p(z | y)",
-        hovertemplate="p(z = %{x} | y) = %{y:.4f}<extra></extra>",
-    ))
-    shapes, notes = [], []
+    bars = dict(type="bar", x=_f32(z), y=_f32(post), marker=dict(color=component_colour(1)), name="p(z | y)",
+                hovertemplate="p(z = %{x} | y) = %{y:.4f}<extra></extra>")
+    shapes, notes = None, None
     if z_true is not None:
         shapes = [dict(type="line", xref="x", yref="paper", x0=float(z_true), x1=float(z_true), y0=0, y1=1,
                        line=dict(color="black", width=2, dash="dash"))]
         notes = [dict(x=float(z_true), y=1, xref="x", yref="paper", text=tr("z that drew the data", lang),
                       showarrow=False, xanchor="left", yanchor="top", xshift=4)]
-    base_layout(fig, title=tr("Posterior of the hidden split, p(z | y)", lang), xaxis="z", yaxis="p(z | y)",
-                height=height)
-    fig.update_layout(bargap=0.1, shapes=shapes, annotations=notes, yaxis=dict(rangemode="tozero"))
-    return fig
+    return spec_of([bars], layout_of(title=tr("Posterior of the hidden split, p(z | y)", lang), xtitle="z",
+                                     ytitle="p(z | y)", height=height, bargap=0.1, shapes=shapes, annotations=notes,
+                                     yaxis=dict(rangemode="tozero")))
+
+
+linkage_posterior = figure_of(linkage_posterior_spec, "linkage_posterior")
 
 
 def _vline(x0) -> list:

@@ -341,7 +341,7 @@ if tab_sga.open:
                                     path=(path.means, path.log_sds), lang=lang(), height=400), key="vi_chart_sga_path",
                  alt=t("Heatmap of the gap over the parameters of q with the path of stochastic gradient ascent."))
         with t_col:
-            show(lazy(vifig.elbo_trace_figure, path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
+            show(lazy(vifig.elbo_trace_spec, path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
                  key="vi_chart_sga_trace",
                  alt=t("Line chart of the ELBO at each step, below the best Gaussian's ELBO and log p(x)."))
         g1, g2, g3 = st.columns(3)
@@ -387,7 +387,7 @@ if tab_mix.open:
             ], lang=lang()), key="vi_chart_mix",
                  alt=t("Line chart of the exact posterior with the best Gaussian q and the best two-component mixture q."))
         with b_col:
-            show(lazy(vifig.gap_bars_figure, [t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
+            show(lazy(vifig.gap_bars_spec, [t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
                                        [vifig.KL, vifig.MIXTURE], lang=lang(), height=240), key="vi_chart_mix_gaps",
                  alt=t("Bar chart of the gap left by the best Gaussian and by the best mixture."))
             if math.isfinite(mix.closed_fraction):
@@ -425,7 +425,7 @@ if tab_iwae.open:
             rf"\mathcal{{L}}_1 = {tex(res.elbo)} \le \mathcal{{L}}_{{10}} \approx {tex(res.means[i10])} \pm {tex(2 * res.ses[i10])}"
             rf" \le \mathcal{{L}}_{{{KS[k_last]}}} \approx {tex(res.means[k_last])} \pm {tex(2 * res.ses[k_last])}"
             rf" \le \log p(x) = {tex(ev.log_evidence)}")
-        show(lazy(vifig.iwae_k_figure, res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
+        show(lazy(vifig.iwae_k_spec, res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
              alt=t("Line chart of the IWAE bound L_K against the number of samples K, rising towards log p(x)."))
         st.caption(t("Error bars: ±2 standard errors over R = {r} replicates; each K uses fresh samples. "
                      "With q = N({qm}, {qs}²).").format(r=int(n_rep), qm=f"{qm:.2f}", qs=f"{qs:.2f}"))
@@ -437,7 +437,7 @@ if tab_iwae.open:
         refit = st.radio(t("q along θ"), ["fixed", "refit"], horizontal=True, key="vi_iw_refit", bind="query-params",
                          format_func=lambda k: t("fixed at the current θ") if k == "fixed" else t("re-fitted at every θ"))
         curves = run_iwae_theta(spec, refit == "refit", CURVE_R, iw_seed)
-        show(lazy(vifig.iwae_theta_figure, curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
+        show(lazy(vifig.iwae_theta_spec, curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
                                      theta_label=theta_label, lang=lang()), key="vi_chart_iwae_theta",
              alt=t("Line chart of log p(x|θ) and the bounds L_1, L_10 and L_100 over a model parameter θ."))
         st.caption(t("L_1 is the exact ELBO; L_10 and L_100 are averages over {r} replicates with the same random "
@@ -487,12 +487,12 @@ if tab_mf.open:
                  rf"\mathrm{{KL}}(p\,\|\,q_{{\mathrm{{fwd}}}}) = -\tfrac12\log(1-\rho^2) = {tex(mf['f_kl'])}")
         e_col, l_col = st.columns([1.2, 1], gap="large")
         with e_col:
-            show(lazy(vifig.mean_field_figure, dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
+            show(lazy(vifig.mean_field_spec, dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
                                          dict(x=mf["q"][0], y=mf["q"][1]), dict(x=mf["fwd"][0], y=mf["fwd"][1]),
                                          tr.means, lang=lang(), height=440), key="vi_chart_mf",
                  alt=t("Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path."))
         with l_col:
-            show(lazy(vifig.cavi_elbo_figure, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
+            show(lazy(vifig.cavi_elbo_spec, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
                  alt=t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
             st.caption(t("{n} updates so far. The ELBO never decreases; it levels off below 0 = log p because a "
                          "factorised q cannot match a correlated p (limit −½ log(1/(1 − ρ²)) = {lim}).").format(
@@ -538,17 +538,17 @@ if tab_vem.open:
         sl = vem_slice(int(n_groups), float(spread), int(n_per), vem_seed, step)
         v1, v2 = st.columns(2, gap="large")
         with v1:
-            show(lazy(vifig.vem_slice_figure, sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
+            show(lazy(vifig.vem_slice_spec, sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
                                         lang=lang(), height=380), key="vi_chart_vem_slice",
                  alt=t("Line chart along μ₀ of log p(X|θ) and the restricted bound, which stays below it."))
             st.caption(t("Along μ₀ with σ₀² held at its value at step t. EM's bound would touch log p at θ_t; the "
                          "restricted bound stays below by the sum of the groups' KL gaps."))
         with v2:
-            show(lazy(vifig.vem_contour_figure, vem["c_mu"], vem["c_sd"], vem["contour"],
+            show(lazy(vifig.vem_contour_spec, vem["c_mu"], vem["c_sd"], vem["contour"],
                                           (vt.prior_means, np.sqrt(vt.prior_vars)), (em.prior_means, np.sqrt(em.prior_vars)),
                                           current=step, lang=lang(), height=380), key="vi_chart_vem_contour",
                  alt=t("Contour map of log p(X|θ) over μ₀ and σ₀ with the paths of exact and variational EM."))
-        show(lazy(vifig.vem_trace_figure, vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
+        show(lazy(vifig.vem_trace_spec, vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
                                     lang=lang(), height=300), key="vi_chart_vem_trace",
              alt=t("Line chart per iteration of log p(X|θ_t) for exact and variational EM and the variational bound."))
         e1, e2, e3 = st.columns(3)

@@ -66,7 +66,34 @@ SAMPLES = np.stack([np.linspace(-2, 2, 40), np.cos(np.linspace(-2, 2, 40))], 1)
 LEFT = (1 / (1 + np.exp(GX[None, :] + 0 * GY[:, None]))).ravel()
 RESP_2D = np.stack([LEFT, 1 - LEFT], 1)
 
+ANGLE = np.linspace(0, 2 * np.pi, 60)
+
+
+def _ellipse(m, a, b):
+    return dict(x=m[0] + a * np.cos(ANGLE), y=m[1] + b * np.sin(ANGLE), mean=np.array(m))
+
+
+SGA = -5 - np.exp(-np.arange(500) / 50.0)
+SGA[3] = np.nan
+THETAS, MUS, SDS = np.linspace(-2, 2, 900), np.linspace(-3, 3, 40), np.linspace(0.5, 3, 20)
+VEM_LOG_P = -(MUS[None, :] ** 2) - (SDS[:, None] - 1) ** 2 * 50
+
 CASES = [
+    (vi.elbo_trace_spec, (SGA, -4.5, -4.8), {}),
+    (vi.elbo_trace_spec, (np.array([-3.0]), -2.0, -2.5), {}),
+    (vi.gap_bars_spec, (["Gaussian", "mixture"], [0.3, 0.01], ["#E69F00", "#009E73"]), {}),
+    (vi.iwae_k_spec, ([1, 2, 5, 10, 50], np.array([-5.0, -4.8, -4.7, -4.65, -4.61]),
+                      np.array([0.1, 0.05, 0.02, 0.01, np.nan]), -4.6, -5.0), {}),
+    (vi.iwae_theta_spec, (THETAS, [1, 10, 100, 1000, 5], [-(THETAS ** 2) - k for k in (1, .3, .1, .05, .5)],
+                          -(THETAS ** 2)), dict(current=0.5, theta_label="μ")),
+    (vi.mean_field_spec, (dict(_ellipse((0, 0), 2, 1), x1=np.cos(ANGLE), y1=np.sin(ANGLE)), _ellipse((0, 0), 1, 0.5),
+                          _ellipse((0, 0), 2, 2), np.cumsum(np.ones((7, 2)), 0)), {}),
+    (vi.cavi_elbo_spec, (np.array([-3.0, -1.0, -0.5, -0.45]),), dict(limit=-0.44)),
+    (vi.vem_slice_spec, (MUS, np.where(MUS > 2, -np.inf, -(MUS ** 2)), -(MUS ** 2) - 20), dict(mu_t=0.0, mu_next=0.1)),
+    (vi.vem_trace_spec, (np.linspace(-110, -100, 30), np.linspace(-115, -101, 30), np.linspace(-110, -99, 30)),
+     dict(current=4)),
+    (vi.vem_contour_spec, (MUS, SDS, VEM_LOG_P, (np.linspace(0, 1, 10), np.linspace(2, 1, 10)),
+                           (np.linspace(0, 0.1, 5), np.linspace(2, 1.1, 5))), dict(current=3)),
     (models.prior_posterior_bars_spec, ([0.3, 0.7], [0.1, 0.9]), {}),
     (models.mixture_2d_spec, (GX, GY, DENSITY, SAMPLES, np.arange(40) % 3),
      dict(point=(0.5, 0.2), means=[[0, 0], [1, 1]])),
@@ -132,7 +159,11 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {models.prior_posterior_bars_spec: models.prior_posterior_bars, models.mixture_2d_spec: models.mixture_2d,
+TWINS = {vi.elbo_trace_spec: vi.elbo_trace_figure, vi.gap_bars_spec: vi.gap_bars_figure, vi.iwae_k_spec: vi.iwae_k_figure,
+         vi.iwae_theta_spec: vi.iwae_theta_figure, vi.mean_field_spec: vi.mean_field_figure,
+         vi.cavi_elbo_spec: vi.cavi_elbo_figure, vi.vem_slice_spec: vi.vem_slice_figure,
+         vi.vem_trace_spec: vi.vem_trace_figure, vi.vem_contour_spec: vi.vem_contour_figure,
+         models.prior_posterior_bars_spec: models.prior_posterior_bars, models.mixture_2d_spec: models.mixture_2d,
          models.posterior_map_2d_spec: models.posterior_map_2d, models.linkage_cells_spec: models.linkage_cells,
          models.linkage_posterior_spec: models.linkage_posterior,
          kl.discrete_spec: kl.discrete_figure, kl.discrete_integrand_spec: kl.discrete_integrand_figure,

@@ -270,8 +270,12 @@ def _common_layout(title: str | None, height: int) -> dict:
 # of the old name (``evidence_bar_figure`` for ``evidence_bar_spec``) gives ``Figure(spec)``, validated by
 # plotly, for notebooks, the command line and the tests; ``tests/test_figure_specs.py`` checks that
 # plotly's validation leaves every spec as written.
-# plotly's "Viridis" as its validator spells it out (plotly.js's own named scale has other stops)
-VIRIDIS = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
+def named_scale(name: str) -> list:
+    """A named colour scale as plotly's validator spells it out (plotly.js's own named scales have other stops)."""
+    return [list(stop) for stop in go.Heatmap(colorscale=name).colorscale]
+
+
+VIRIDIS = named_scale("Viridis")
 
 
 def layout_of(*, title: str | None = None, xtitle: str | None = None, ytitle: str | None = None,

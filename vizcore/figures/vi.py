@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..i18n import tr
-from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, VIRIDIS, Figure, base_layout, figure_of, layout_of, spec_of
+from ._style import ELBO, KL, LOG_P, OKABE_ITO, P, Q, VIRIDIS, figure_of, layout_of, named_scale, spec_of, vline
 
 MIXTURE = OKABE_ITO[2]     # the richer family
 FORWARD = OKABE_ITO[4]     # forward-KL fit
@@ -60,6 +59,9 @@ def fmt(v: float, digits: int = 4) -> str:
     if v != 0 and abs(v) < 10 ** (-digits + 1):
         return f"{v:.2e}"
     return f"{v:.{digits}f}"
+
+
+GREYS = named_scale("Greys")
 
 
 def densities_spec(z, curves, *, lang: str = "en", height: int = 340, xaxis: str = "z") -> dict:
@@ -178,88 +180,101 @@ def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None
 elbo_heatmap = figure_of(elbo_heatmap_spec, "elbo_heatmap")
 
 
-def elbo_trace_figure(elbo, log_evidence: float, best_elbo: float, *, lang: str = "en", height: int = 340) -> go.Figure:
+def elbo_trace_spec(elbo, log_evidence: float, best_elbo: float, *, lang: str = "en", height: int = 340) -> dict:
     """The exact ELBO of each SGA iterate, with log p(x) and the best Gaussian's ELBO as lines.
 
     The y-axis shows the last three quarters of the run and both lines, so the
-    gap that remains is visible.
+    gap that remains is visible. (As plotly JSON; :func:`elbo_trace_figure` gives the figure.)
     """
     elbo = np.asarray(elbo, dtype=float)
     steps = np.arange(elbo.size)
     idx = thin(elbo.size)
-    fig = Figure()
-    fig.add_scatter(x=steps[idx], y=_list(elbo[idx]), mode="lines", name=tr("ELBO of the iterate", lang),
-                    line=dict(color=ELBO, width=2), hovertemplate="t = %{x}<br>ELBO = %{y:.4f}<extra></extra>")
     ends = [0, max(int(steps[-1]), 1)]
-    fig.add_scatter(x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
-                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
-    fig.add_scatter(x=ends, y=[best_elbo] * 2, mode="lines", name=f"{tr('best Gaussian', lang)}: {fmt(best_elbo)}",
-                    line=dict(color=KL, width=2, dash="dash"), hoverinfo="skip")
+    data = [dict(type="scatter", x=steps[idx], y=_list(elbo[idx]), mode="lines", name=tr("ELBO of the iterate", lang),
+                 line=dict(color=ELBO, width=2), hovertemplate="t = %{x}<br>ELBO = %{y:.4f}<extra></extra>"),
+            dict(type="scatter", x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
+                 line=dict(color=LOG_P, width=2), hoverinfo="skip"),
+            dict(type="scatter", x=list(ends), y=[best_elbo] * 2, mode="lines",
+                 name=f"{tr('best Gaussian', lang)}: {fmt(best_elbo)}", line=dict(color=KL, width=2, dash="dash"),
+                 hoverinfo="skip")]
     tail = elbo[elbo.size // 4:] if elbo.size > 4 else elbo
     tail = tail[np.isfinite(tail)]
     lo = min(float(tail.min()) if tail.size else best_elbo, best_elbo)
     hi = max(log_evidence, float(tail.max()) if tail.size else log_evidence)
     span = max(hi - lo, 1e-3)
-    fig.update_yaxes(range=[lo - 0.15 * span, hi + 0.25 * span])
-    return base_layout(fig, xaxis=tr("step t", lang), yaxis="ELBO", height=height)
+    return spec_of(data, layout_of(xtitle=tr("step t", lang), ytitle="ELBO", height=height,
+                                   yaxis=dict(range=[lo - 0.15 * span, hi + 0.25 * span])))
 
 
-def gap_bars_figure(labels, gaps, colours, *, lang: str = "en", height: int = 300) -> go.Figure:
-    """Horizontal bars of the gap log p(x) − ELBO left by each family."""
-    fig = Figure(go.Bar(
-        y=list(labels), x=[float(g) for g in gaps], orientation="h", marker_color=list(colours),
-        text=[fmt(g) for g in gaps], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:.5f}<extra></extra>",
-    ))
-    fig.update_xaxes(range=[0, 1.3 * max(max(float(g) for g in gaps), 1e-6)])
-    fig.update_yaxes(autorange="reversed")
-    return base_layout(fig, xaxis=f"{tr('gap', lang)} log p(x) − ELBO = KL(q‖p(z|x))", height=height)
+elbo_trace_figure = figure_of(elbo_trace_spec, "elbo_trace_figure")
 
 
-def iwae_k_figure(ks, means, ses, log_evidence: float, elbo: float, *, lang: str = "en",
-                  height: int = 380) -> go.Figure:
-    """L_K against K (log axis) with ±2 standard-error bars, log p(x) and the exact ELBO as lines."""
+def gap_bars_spec(labels, gaps, colours, *, lang: str = "en", height: int = 300) -> dict:
+    """Horizontal bars of the gap log p(x) − ELBO left by each family.
+    (As plotly JSON; :func:`gap_bars_figure` gives the figure.)"""
+    bars = dict(type="bar", y=list(labels), x=[float(g) for g in gaps], orientation="h", marker=dict(color=list(colours)),
+                text=[fmt(g) for g in gaps], textposition="outside", cliponaxis=False,
+                hovertemplate="%{y}: %{x:.5f}<extra></extra>")
+    return spec_of([bars], layout_of(xtitle=f"{tr('gap', lang)} log p(x) − ELBO = KL(q‖p(z|x))", height=height,
+                                     xaxis=dict(range=[0, 1.3 * max(max(float(g) for g in gaps), 1e-6)]),
+                                     yaxis=dict(autorange="reversed")))
+
+
+gap_bars_figure = figure_of(gap_bars_spec, "gap_bars_figure")
+
+
+def iwae_k_spec(ks, means, ses, log_evidence: float, elbo: float, *, lang: str = "en", height: int = 380) -> dict:
+    """L_K against K (log axis) with ±2 standard-error bars, log p(x) and the exact ELBO as lines.
+    (As plotly JSON; :func:`iwae_k_figure` gives the figure.)"""
     ks = np.asarray(ks, dtype=float)
-    fig = Figure()
-    fig.add_scatter(x=ks, y=_list(means), mode="lines+markers", name=f"L_K ({tr('mean ± 2 SE', lang)})",
-                    line=dict(color=ELBO, width=2), marker=dict(size=8),
-                    error_y=dict(type="data", array=_list(2.0 * np.asarray(ses)), visible=True, thickness=1.5),
-                    hovertemplate="K = %{x}<br>L_K = %{y:.4f}<extra></extra>")
     ends = [float(ks.min()), float(ks.max())]
-    fig.add_scatter(x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
-                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
-    fig.add_scatter(x=ends, y=[elbo] * 2, mode="lines", name=f"ELBO = L_1 = {fmt(elbo)}",
-                    line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")
-    fig.update_xaxes(type="log", tickvals=[int(k) for k in ks], ticktext=[str(int(k)) for k in ks])
-    return base_layout(fig, xaxis=tr("number of samples K (log scale)", lang), yaxis=tr("nats", lang), height=height)
+    data = [dict(type="scatter", x=ks, y=_list(means), mode="lines+markers", name=f"L_K ({tr('mean ± 2 SE', lang)})",
+                 line=dict(color=ELBO, width=2), marker=dict(size=8),
+                 error_y=dict(type="data", array=_list(2.0 * np.asarray(ses)), visible=True, thickness=1.5),
+                 hovertemplate="K = %{x}<br>L_K = %{y:.4f}<extra></extra>"),
+            dict(type="scatter", x=ends, y=[log_evidence] * 2, mode="lines", name=f"log p(x) = {fmt(log_evidence)}",
+                 line=dict(color=LOG_P, width=2), hoverinfo="skip"),
+            dict(type="scatter", x=list(ends), y=[elbo] * 2, mode="lines", name=f"ELBO = L_1 = {fmt(elbo)}",
+                 line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")]
+    return spec_of(data, layout_of(xtitle=tr("number of samples K (log scale)", lang), ytitle=tr("nats", lang),
+                                   height=height, xaxis=dict(type="log", tickvals=[int(k) for k in ks],
+                                                             ticktext=[str(int(k)) for k in ks])))
 
 
-def iwae_theta_figure(thetas, ks, bounds, log_evidence, *, current: float | None = None, theta_label: str = "θ",
-                      lang: str = "en", height: int = 380) -> go.Figure:
-    """L_K(θ) curves for several K against the exact log p(x|θ)."""
+iwae_k_figure = figure_of(iwae_k_spec, "iwae_k_figure")
+
+
+def iwae_theta_spec(thetas, ks, bounds, log_evidence, *, current: float | None = None, theta_label: str = "θ",
+                    lang: str = "en", height: int = 380) -> dict:
+    """L_K(θ) curves for several K against the exact log p(x|θ).
+    (As plotly JSON; :func:`iwae_theta_figure` gives the figure.)"""
     thetas = np.asarray(thetas, dtype=float)
     idx = thin(thetas.size)
-    fig = Figure()
-    fig.add_scatter(x=thetas[idx], y=_list(np.asarray(log_evidence)[idx]), mode="lines", name="log p(x|θ)",
-                    line=dict(color=LOG_P, width=3), hovertemplate="θ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
+    data = [dict(type="scatter", x=thetas[idx], y=_list(np.asarray(log_evidence)[idx]), mode="lines", name="log p(x|θ)",
+                 line=dict(color=LOG_P, width=3), hovertemplate="θ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")]
     for a, k in enumerate(ks):
         name = "L_1 = ELBO" if int(k) == 1 else f"L_{int(k)}"
-        fig.add_scatter(x=thetas[idx], y=_list(np.asarray(bounds[a])[idx]), mode="lines", name=name,
-                        line=dict(color=K_COLOURS[a % len(K_COLOURS)], width=2,
-                                  dash=("dash", "dot", "dashdot", "longdash")[a % 4]),  # log p alone is solid
-                        hovertemplate="θ = %{x:.3f}<br>" + name + " = %{y:.4f}<extra></extra>")
-    if current is not None:
-        fig.add_vline(x=current, line=dict(color="#888888", dash="dot"))
+        data.append(dict(type="scatter", x=thetas[idx], y=_list(np.asarray(bounds[a])[idx]), mode="lines", name=name,
+                         line=dict(color=K_COLOURS[a % len(K_COLOURS)], width=2,
+                                   dash=("dash", "dot", "dashdot", "longdash")[a % 4]),  # log p alone is solid
+                         hovertemplate="θ = %{x:.3f}<br>" + name + " = %{y:.4f}<extra></extra>"))
     lp = np.asarray(log_evidence, dtype=float)
     lo = float(np.nanmin(np.asarray(bounds, dtype=float)))
     hi = float(np.nanmax(lp))
     span = max(hi - float(np.nanmin(lp)), 1e-3)
-    fig.update_yaxes(range=[max(lo, float(np.nanmin(lp)) - 0.6 * span) - 0.05 * span, hi + 0.1 * span])
-    return base_layout(fig, xaxis=theta_label, yaxis=tr("nats", lang), height=height)
+    layout = layout_of(xtitle=theta_label, ytitle=tr("nats", lang), height=height,
+                       yaxis=dict(range=[max(lo, float(np.nanmin(lp)) - 0.6 * span) - 0.05 * span, hi + 0.1 * span]))
+    if current is not None:
+        layout["shapes"] = [vline(current, line=dict(color="#888888", dash="dot"))]
+    return spec_of(data, layout)
 
 
-def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height: int = 460) -> go.Figure:
+iwae_theta_figure = figure_of(iwae_theta_spec, "iwae_theta_figure")
+
+
+def mean_field_spec(post, q, forward, path_means, *, lang: str = "en", height: int = 460) -> dict:
     """The posterior's ellipses, the mean-field q's axis-aligned ellipse, the forward-KL fit and the CAVI path.
+    (As plotly JSON; :func:`mean_field_figure` gives the figure.)
 
     Parameters
     ----------
@@ -269,50 +284,54 @@ def mean_field_figure(post, q, forward, path_means, *, lang: str = "en", height:
     path_means : array_like, shape (T+1, 2)
         q's mean after each CAVI update (a zig-zag, one coordinate at a time).
     """
-    fig = Figure()
-    fig.add_scatter(x=post["x"], y=post["y"], mode="lines", name=f"p(z) · {tr('target', lang)} (2 sd)",
-                    line=dict(color=P, width=3), fill="toself", fillcolor=_rgba(P, 0.10), hoverinfo="skip")
+    data = [dict(type="scatter", x=post["x"], y=post["y"], mode="lines", name=f"p(z) · {tr('target', lang)} (2 sd)",
+                 line=dict(color=P, width=3), fill="toself", fillcolor=_rgba(P, 0.10), hoverinfo="skip")]
     if "x1" in post:
-        fig.add_scatter(x=post["x1"], y=post["y1"], mode="lines", showlegend=False,
-                        line=dict(color=P, width=1.5, dash="dot"), hoverinfo="skip")
-    fig.add_scatter(x=forward["x"], y=forward["y"], mode="lines",
-                    name=f"{tr('forward', lang)} KL(p‖q): {tr('marginals', lang)}",
-                    line=dict(color=FORWARD, width=2, dash="dash"), hoverinfo="skip")
-    fig.add_scatter(x=q["x"], y=q["y"], mode="lines", name=f"q₁q₂ · {tr('mean-field', lang)} KL(q‖p)",
-                    line=dict(color=Q, width=3), hoverinfo="skip")
+        data.append(dict(type="scatter", x=post["x1"], y=post["y1"], mode="lines", showlegend=False,
+                         line=dict(color=P, width=1.5, dash="dot"), hoverinfo="skip"))
+    data.append(dict(type="scatter", x=forward["x"], y=forward["y"], mode="lines",
+                     name=f"{tr('forward', lang)} KL(p‖q): {tr('marginals', lang)}",
+                     line=dict(color=FORWARD, width=2, dash="dash"), hoverinfo="skip"))
+    data.append(dict(type="scatter", x=q["x"], y=q["y"], mode="lines", name=f"q₁q₂ · {tr('mean-field', lang)} KL(q‖p)",
+                     line=dict(color=Q, width=3), hoverinfo="skip"))
     pm = np.asarray(path_means, dtype=float)[-MAX_POINTS:]
-    fig.add_scatter(x=pm[:, 0], y=pm[:, 1], mode="lines+markers", name=tr("CAVI path of q's mean", lang),
-                    line=dict(color="#000000", width=1.5), marker=dict(size=6, color="#000000"),
-                    hovertemplate="m₁ = %{x:.3f}<br>m₂ = %{y:.3f}<extra></extra>")
-    fig.add_scatter(x=[pm[-1, 0]], y=[pm[-1, 1]], mode="markers", showlegend=False,
-                    marker=dict(size=12, color=Q, line=dict(color="#000000", width=1.5)), hoverinfo="skip")
-    fig = base_layout(fig, xaxis="z₁", yaxis="z₂", height=height)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
+    data.append(dict(type="scatter", x=pm[:, 0], y=pm[:, 1], mode="lines+markers", name=tr("CAVI path of q's mean", lang),
+                     line=dict(color="#000000", width=1.5), marker=dict(size=6, color="#000000"),
+                     hovertemplate="m₁ = %{x:.3f}<br>m₂ = %{y:.3f}<extra></extra>"))
+    data.append(dict(type="scatter", x=[pm[-1, 0]], y=[pm[-1, 1]], mode="markers", showlegend=False,
+                     marker=dict(size=12, color=Q, line=dict(color="#000000", width=1.5)), hoverinfo="skip"))
+    return spec_of(data, layout_of(xtitle="z₁", ytitle="z₂", height=height, yaxis=dict(scaleanchor="x", scaleratio=1)))
 
 
-def cavi_elbo_figure(elbo, *, limit: float, lang: str = "en", height: int = 300) -> go.Figure:
-    """ELBO = −KL(q‖p) after each CAVI update; the dashed line is its limit."""
+mean_field_figure = figure_of(mean_field_spec, "mean_field_figure")
+
+
+def cavi_elbo_spec(elbo, *, limit: float, lang: str = "en", height: int = 300) -> dict:
+    """ELBO = −KL(q‖p) after each CAVI update; the dashed line is its limit.
+    (As plotly JSON; :func:`cavi_elbo_figure` gives the figure.)"""
     elbo = np.asarray(elbo, dtype=float)
-    fig = Figure()
-    fig.add_scatter(x=np.arange(elbo.size), y=elbo, mode="lines+markers", name="ELBO = −KL(q‖p)",
-                    line=dict(color=ELBO, width=2, shape="hv"), marker=dict(size=7),
-                    hovertemplate=tr("update", lang) + " %{x}<br>ELBO = %{y:.4f}<extra></extra>")
     ends = [0, max(elbo.size - 1, 1)]
-    fig.add_scatter(x=ends, y=[0.0, 0.0], mode="lines", name="log p = 0 (" + tr("normalised target", lang) + ")",
-                    line=dict(color=LOG_P, width=2), hoverinfo="skip")
-    fig.add_scatter(x=ends, y=[limit, limit], mode="lines", name=f"{tr('limit', lang)}: {fmt(limit)}",
-                    line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")
+    data = [dict(type="scatter", x=np.arange(elbo.size), y=elbo, mode="lines+markers", name="ELBO = −KL(q‖p)",
+                 line=dict(color=ELBO, width=2, shape="hv"), marker=dict(size=7),
+                 hovertemplate=tr("update", lang) + " %{x}<br>ELBO = %{y:.4f}<extra></extra>"),
+            dict(type="scatter", x=ends, y=[0.0, 0.0], mode="lines",
+                 name="log p = 0 (" + tr("normalised target", lang) + ")", line=dict(color=LOG_P, width=2),
+                 hoverinfo="skip"),
+            dict(type="scatter", x=list(ends), y=[limit, limit], mode="lines", name=f"{tr('limit', lang)}: {fmt(limit)}",
+                 line=dict(color=KL, width=1.5, dash="dash"), hoverinfo="skip")]
     lo = float(np.min(elbo[1:])) if elbo.size > 1 else float(elbo[0])
     lo = min(lo, limit)
-    fig.update_yaxes(range=[lo - 0.25 * max(-lo, 0.05), 0.15 * max(-lo, 0.05)])
-    fig.update_xaxes(rangemode="tozero")
-    return base_layout(fig, xaxis=tr("CAVI updates (one factor each)", lang), yaxis="ELBO", height=height)
+    return spec_of(data, layout_of(xtitle=tr("CAVI updates (one factor each)", lang), ytitle="ELBO", height=height,
+                                   xaxis=dict(rangemode="tozero"),
+                                   yaxis=dict(range=[lo - 0.25 * max(-lo, 0.05), 0.15 * max(-lo, 0.05)])))
 
 
-def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: str = "en",
-                     height: int = 400) -> go.Figure:
+cavi_elbo_figure = figure_of(cavi_elbo_spec, "cavi_elbo_figure")
+
+
+def vem_slice_spec(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: str = "en", height: int = 400) -> dict:
     """log p(X|μ0, σ0²_t) and the restricted bound L(q_t, μ0, σ0²_t) along μ0: the bound no longer touches.
+    (As plotly JSON; :func:`vem_slice_figure` gives the figure.)
 
     Parameters
     ----------
@@ -327,47 +346,58 @@ def vem_slice_figure(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: st
     lp = np.asarray(log_p, dtype=float)
     bd = np.asarray(bound, dtype=float)
     idx = thin(mus.size)
-    fig = Figure()
-    fig.add_scatter(x=mus[idx], y=_list(lp[idx]), mode="lines", name="log p(X|θ)", line=dict(color=LOG_P, width=3),
-                    hovertemplate="μ₀ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>")
-    fig.add_scatter(x=mus[idx], y=_list(bd[idx]), mode="lines", name=tr("restricted bound", lang) + " L(q_t, θ)",
-                    line=dict(color=ELBO, width=2.5, dash="dash"), hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>")
     lp_t, bd_t = float(np.interp(mu_t, mus, lp)), float(np.interp(mu_t, mus, bd))
-    fig.add_scatter(x=[mu_t, mu_t], y=[bd_t, lp_t], mode="lines+markers", name=f"{tr('gap at', lang)} θ_t = {fmt(lp_t - bd_t)}",
-                    line=dict(color=KL, width=3), marker=dict(size=8, color=KL))
-    fig.add_scatter(x=[mu_next], y=[float(np.interp(mu_next, mus, bd))], mode="markers", name=tr("M-step: θ_t+1", lang),
-                    marker=dict(symbol="triangle-up", size=12, color=ELBO, line=dict(color="#000000", width=1)))
+    data = [dict(type="scatter", x=mus[idx], y=_list(lp[idx]), mode="lines", name="log p(X|θ)",
+                 line=dict(color=LOG_P, width=3), hovertemplate="μ₀ = %{x:.3f}<br>log p = %{y:.4f}<extra></extra>"),
+            dict(type="scatter", x=mus[idx], y=_list(bd[idx]), mode="lines",
+                 name=tr("restricted bound", lang) + " L(q_t, θ)", line=dict(color=ELBO, width=2.5, dash="dash"),
+                 hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>"),
+            dict(type="scatter", x=[mu_t, mu_t], y=[bd_t, lp_t], mode="lines+markers",
+                 name=f"{tr('gap at', lang)} θ_t = {fmt(lp_t - bd_t)}", line=dict(color=KL, width=3),
+                 marker=dict(size=8, color=KL)),
+            dict(type="scatter", x=[mu_next], y=[float(np.interp(mu_next, mus, bd))], mode="markers",
+                 name=tr("M-step: θ_t+1", lang),
+                 marker=dict(symbol="triangle-up", size=12, color=ELBO, line=dict(color="#000000", width=1)))]
     window = lp[np.isfinite(lp)]
     hi = float(window.max())
     lo = float(min(np.nanmin(bd), hi - 2.0))
-    fig.update_yaxes(range=[max(lo, hi - 6.0), hi + 0.4])
-    return base_layout(fig, xaxis="μ₀", yaxis=tr("nats", lang), height=height)
+    return spec_of(data, layout_of(xtitle="μ₀", ytitle=tr("nats", lang), height=height,
+                                   yaxis=dict(range=[max(lo, hi - 6.0), hi + 0.4])))
 
 
-def vem_trace_figure(vem_log_p, vem_bound, em_log_p, *, current: int | None = None, lang: str = "en",
-                     height: int = 340) -> go.Figure:
-    """Per iteration: log p(X|θ_t) for variational EM and exact EM, and the variational bound L(q_t, θ_t)."""
-    fig = Figure()
+vem_slice_figure = figure_of(vem_slice_spec, "vem_slice_figure")
+
+
+def vem_trace_spec(vem_log_p, vem_bound, em_log_p, *, current: int | None = None, lang: str = "en",
+                   height: int = 340) -> dict:
+    """Per iteration: log p(X|θ_t) for variational EM and exact EM, and the variational bound L(q_t, θ_t).
+    (As plotly JSON; :func:`vem_trace_figure` gives the figure.)"""
+    data = []
     for y, name, colour, dash in ((em_log_p, f"{tr('exact EM', lang)}: log p(X|θ_t)", EXACT, "dot"),
                                   (vem_log_p, f"{tr('variational EM', lang)}: log p(X|θ_t)", LOG_P, "solid"),
                                   (vem_bound, f"{tr('variational EM', lang)}: L(q_t, θ_t)", ELBO, "dash")):
         y = np.asarray(y, dtype=float)[:MAX_POINTS]
-        fig.add_scatter(x=np.arange(y.size), y=_list(y), mode="lines+markers", name=name,
-                        line=dict(color=colour, width=2, dash=dash), marker=dict(size=4),
-                        hovertemplate="t = %{x}<br>%{y:.4f}<extra></extra>")
-    if current is not None:
-        fig.add_vline(x=current, line=dict(color="#888888", dash="dot"))
+        data.append(dict(type="scatter", x=np.arange(y.size), y=_list(y), mode="lines+markers", name=name,
+                         line=dict(color=colour, width=2, dash=dash), marker=dict(size=4),
+                         hovertemplate="t = %{x}<br>%{y:.4f}<extra></extra>"))
     allv = np.concatenate([np.asarray(a, dtype=float) for a in (vem_log_p, vem_bound, em_log_p)])
     hi = float(np.nanmax(allv))
     lo = float(np.nanmin(np.asarray(vem_bound, dtype=float)[1:])) if len(vem_bound) > 1 else float(np.nanmin(allv))
     span = max(hi - lo, 0.05)
-    fig.update_yaxes(range=[max(float(np.nanmin(allv)), lo - 0.1 * span, hi - 4.0), hi + 0.1 * span])
-    return base_layout(fig, xaxis=tr("iteration t", lang), yaxis=tr("nats", lang), height=height)
+    layout = layout_of(xtitle=tr("iteration t", lang), ytitle=tr("nats", lang), height=height,
+                       yaxis=dict(range=[max(float(np.nanmin(allv)), lo - 0.1 * span, hi - 4.0), hi + 0.1 * span]))
+    if current is not None:
+        layout["shapes"] = [vline(current, line=dict(color="#888888", dash="dot"))]
+    return spec_of(data, layout)
 
 
-def vem_contour_figure(mus, sds, log_p, vem_path, em_path, *, current: int | None = None, lang: str = "en",
-                       height: int = 440) -> go.Figure:
+vem_trace_figure = figure_of(vem_trace_spec, "vem_trace_figure")
+
+
+def vem_contour_spec(mus, sds, log_p, vem_path, em_path, *, current: int | None = None, lang: str = "en",
+                     height: int = 440) -> dict:
     """Contours of the exact log p(X|μ0, σ0) with the paths of variational and exact EM.
+    (As plotly JSON; :func:`vem_contour_figure` gives the figure.)
 
     Parameters
     ----------
@@ -382,29 +412,33 @@ def vem_contour_figure(mus, sds, log_p, vem_path, em_path, *, current: int | Non
     """
     lp = np.asarray(log_p, dtype=float)
     top = float(np.nanmax(lp))
-    fig = Figure(go.Contour(
-        x=mus, y=sds, z=np.round(np.maximum(lp, top - 30.0), 4), colorscale="Greys", reversescale=True,
+    data = [dict(
+        type="contour", x=mus, y=sds, z=np.round(np.maximum(lp, top - 30.0), 4), colorscale=GREYS, reversescale=True,
         ncontours=24, contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.5),
         colorbar=dict(title=dict(text="log p(X|θ)", side="top"), thickness=14), opacity=0.7,
         hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<br>log p = %{z:.4f}<extra></extra>",
-    ))
+    )]
     em_m, em_s = (np.asarray(a, dtype=float)[-MAX_POINTS:] for a in em_path)
     v_m, v_s = (np.asarray(a, dtype=float)[:MAX_POINTS] for a in vem_path)
-    fig.add_scatter(x=em_m, y=em_s, mode="lines+markers", name=tr("exact EM", lang), line=dict(color=EXACT, width=2),
-                    marker=dict(size=4), hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>")
-    fig.add_scatter(x=v_m, y=v_s, mode="lines+markers", name=tr("variational EM", lang),
-                    line=dict(color=ELBO, width=2, dash="dash"), marker=dict(size=4),
-                    hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>")
-    fig.add_scatter(x=[em_m[-1]], y=[em_s[-1]], mode="markers", name=tr("maximum likelihood (exact EM)", lang),
-                    marker=dict(symbol="star", size=16, color=EXACT, line=dict(color="#000000", width=1)))
-    fig.add_scatter(x=[v_m[-1]], y=[v_s[-1]], mode="markers", name=tr("variational EM end point", lang),
-                    marker=dict(symbol="diamond", size=12, color=ELBO, line=dict(color="#000000", width=1)))
+    data.append(dict(type="scatter", x=em_m, y=em_s, mode="lines+markers", name=tr("exact EM", lang),
+                     line=dict(color=EXACT, width=2), marker=dict(size=4),
+                     hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>"))
+    data.append(dict(type="scatter", x=v_m, y=v_s, mode="lines+markers", name=tr("variational EM", lang),
+                     line=dict(color=ELBO, width=2, dash="dash"), marker=dict(size=4),
+                     hovertemplate="μ₀ = %{x:.3f}<br>σ₀ = %{y:.3f}<extra></extra>"))
+    data.append(dict(type="scatter", x=[em_m[-1]], y=[em_s[-1]], mode="markers",
+                     name=tr("maximum likelihood (exact EM)", lang),
+                     marker=dict(symbol="star", size=16, color=EXACT, line=dict(color="#000000", width=1))))
+    data.append(dict(type="scatter", x=[v_m[-1]], y=[v_s[-1]], mode="markers", name=tr("variational EM end point", lang),
+                     marker=dict(symbol="diamond", size=12, color=ELBO, line=dict(color="#000000", width=1))))
     if current is not None and 0 <= current < v_m.size:
-        fig.add_scatter(x=[v_m[current]], y=[v_s[current]], mode="markers", name="θ_t",
-                        marker=dict(symbol="circle-open", size=16, color=Q, line=dict(width=3)))
-    fig = base_layout(fig, xaxis="μ₀", yaxis="σ₀", height=height)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
-                      margin=dict(l=10, r=10, t=20, b=10))
-    fig.update_xaxes(range=[float(np.min(mus)), float(np.max(mus))])
-    fig.update_yaxes(range=[float(np.min(sds)), float(np.max(sds))])
-    return fig
+        data.append(dict(type="scatter", x=[v_m[current]], y=[v_s[current]], mode="markers", name="θ_t",
+                         marker=dict(symbol="circle-open", size=16, color=Q, line=dict(width=3))))
+    return spec_of(data, layout_of(xtitle="μ₀", ytitle="σ₀", height=height,
+                                   legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
+                                   margin=dict(l=10, r=10, t=20, b=10),
+                                   xaxis=dict(range=[float(np.min(mus)), float(np.max(mus))]),
+                                   yaxis=dict(range=[float(np.min(sds)), float(np.max(sds))])))
+
+
+vem_contour_figure = figure_of(vem_contour_spec, "vem_contour_figure")

@@ -535,7 +535,7 @@ def against_gradient_ascent(model_name: str, x, init, fixed: tuple, trace) -> No
         ga_ll, ga_div, ga_msg = None, False, ""
     with g2:
         if ga_ll is not None:
-            show(lazy(emfig.gradient_figure, trace.log_likelihood, ga_ll, step_size=float(step), diverged=ga_div,
+            show(lazy(emfig.gradient_spec, trace.log_likelihood, ga_ll, step_size=float(step), diverged=ga_div,
                       message=ga_msg, lang=lang()), key="em_ga_fig",
                  alt=t("Line chart of log p(X|θ_t) against the iteration for EM and for gradient ascent."))
     with g1:

@@ -79,6 +79,9 @@ THETAS, MUS, SDS = np.linspace(-2, 2, 900), np.linspace(-3, 3, 40), np.linspace(
 VEM_LOG_P = -(MUS[None, :] ** 2) - (SDS[:, None] - 1) ** 2 * 50
 
 CASES = [
+    (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.linspace(-1200, -1100, 80)), dict(step_size=0.01, diverged=False)),
+    (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.array([-1200.0, -1500, np.nan])),  # a NaN in a list: None
+     dict(step_size=1.0, diverged=True, message="overflow")),
     (vi.elbo_trace_spec, (SGA, -4.5, -4.8), {}),
     (vi.elbo_trace_spec, (np.array([-3.0]), -2.0, -2.5), {}),
     (vi.gap_bars_spec, (["Gaussian", "mixture"], [0.3, 0.01], ["#E69F00", "#009E73"]), {}),
@@ -159,7 +162,7 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {vi.elbo_trace_spec: vi.elbo_trace_figure, vi.gap_bars_spec: vi.gap_bars_figure, vi.iwae_k_spec: vi.iwae_k_figure,
+TWINS = {em.gradient_spec: em.gradient_figure, vi.elbo_trace_spec: vi.elbo_trace_figure, vi.gap_bars_spec: vi.gap_bars_figure, vi.iwae_k_spec: vi.iwae_k_figure,
          vi.iwae_theta_spec: vi.iwae_theta_figure, vi.mean_field_spec: vi.mean_field_figure,
          vi.cavi_elbo_spec: vi.cavi_elbo_figure, vi.vem_slice_spec: vi.vem_slice_figure,
          vi.vem_trace_spec: vi.vem_trace_figure, vi.vem_contour_spec: vi.vem_contour_figure,

@@ -948,35 +948,34 @@ def _tail_range(curves) -> list | None:
     return [lo - pad, hi + pad]
 
 
-def _focus_tail(fig, curves):
-    """Start the y-axis after the first iteration so that the first big jump does not flatten the rest."""
-    yr = _tail_range(curves)
-    if yr is not None:
-        fig.update_yaxes(range=yr)
-
-
-def gradient_figure(em_ll, ga_ll, *, step_size: float, diverged: bool, message: str = "", lang: str = "en",
-                    height: int = 380) -> go.Figure:
-    """log p(X|θ_t) against t for EM and for gradient ascent θ ← θ + η ∇ log p(X|θ) / N from the same start."""
+def gradient_spec(em_ll, ga_ll, *, step_size: float, diverged: bool, message: str = "", lang: str = "en",
+                  height: int = 380) -> dict:
+    """log p(X|θ_t) against t for EM and for gradient ascent θ ← θ + η ∇ log p(X|θ) / N from the same start.
+    (As plotly JSON; :func:`gradient_figure` gives the figure.)"""
     em_ll, ga_ll = np.asarray(em_ll, float), np.asarray(ga_ll, float)
-    fig = Figure()
     ie, ig = thin(em_ll.size, 400), thin(ga_ll.size, 400)
-    fig.add_trace(go.Scatter(x=ie, y=em_ll[ie], mode="lines+markers", name=tr("EM (no step size)", lang),
-                             line=dict(color=ELBO, width=3), marker=dict(size=5),
-                             hovertemplate="EM t = %{x}: log p = %{y:.6f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=ig, y=ga_ll[ig], mode="lines+markers",
-                             name=tr("gradient ascent", lang) + f", η = {step_size:g}",
-                             line=dict(color=GA, width=2.5, dash="dash"), marker=dict(size=4),
-                             hovertemplate="GA t = %{x}: log p = %{y:.6f}<extra></extra>"))
+    data = [dict(type="scatter", x=ie, y=em_ll[ie], mode="lines+markers", name=tr("EM (no step size)", lang),
+                 line=dict(color=ELBO, width=3), marker=dict(size=5),
+                 hovertemplate="EM t = %{x}: log p = %{y:.6f}<extra></extra>"),
+            dict(type="scatter", x=ig, y=ga_ll[ig], mode="lines+markers",
+                 name=tr("gradient ascent", lang) + f", η = {step_size:g}",
+                 line=dict(color=GA, width=2.5, dash="dash"), marker=dict(size=4),
+                 hovertemplate="GA t = %{x}: log p = %{y:.6f}<extra></extra>")]
     if diverged:
-        fig.add_trace(go.Scatter(x=[ga_ll.size - 1], y=[ga_ll[-1]], mode="markers+text",
-                                 name=tr("diverged", lang), text=["✗ " + tr("diverged", lang)],
-                                 textposition="top right", marker=dict(symbol="x", size=16, color=KL),
-                                 hovertext=message, hoverinfo="text"))
-    base_layout(fig, title=tr("EM against gradient ascent from the same start", lang), xaxis=tr("iteration t", lang),
-                yaxis="log p(X|θ_t)", height=height)
-    fig.update_layout(legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
-                                  font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"),
-                      title=dict(font=dict(size=14)))
-    _focus_tail(fig, [em_ll, ga_ll])
-    return fig
+        last = float(ga_ll[-1]) if np.isfinite(ga_ll[-1]) else None  # plotly makes a NaN in a list None
+        data.append(dict(type="scatter", x=[ga_ll.size - 1], y=[last], mode="markers+text",
+                         name=tr("diverged", lang), text=["✗ " + tr("diverged", lang)],
+                         textposition="top right", marker=dict(symbol="x", size=16, color=KL),
+                         hovertext=message, hoverinfo="text"))
+    layout = layout_of(title=tr("EM against gradient ascent from the same start", lang), xtitle=tr("iteration t", lang),
+                       ytitle="log p(X|θ_t)", height=height,
+                       legend=dict(orientation="v", yanchor="bottom", y=0.02, xanchor="right", x=0.99,
+                                   font=dict(size=11), bgcolor="rgba(255,255,255,0.7)"))
+    layout["title"]["font"] = dict(size=14)
+    yr = _tail_range([em_ll, ga_ll])
+    if yr is not None:
+        layout["yaxis"]["range"] = yr
+    return spec_of(data, layout)
+
+
+gradient_figure = figure_of(gradient_spec, "gradient_figure")

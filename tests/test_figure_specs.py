@@ -80,7 +80,7 @@ VEM_LOG_P = -(MUS[None, :] ** 2) - (SDS[:, None] - 1) ** 2 * 50
 
 CASES = [
     (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.linspace(-1200, -1100, 80)), dict(step_size=0.01, diverged=False)),
-    (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.array([-1200.0, -1500, np.nan])),  # a NaN in a list: None
+    (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.array([-1200.0, -1500, np.nan])),  # diverged to NaN
      dict(step_size=1.0, diverged=True, message="overflow")),
     (vi.elbo_trace_spec, (SGA, -4.5, -4.8), {}),
     (vi.elbo_trace_spec, (np.array([-3.0]), -2.0, -2.5), {}),

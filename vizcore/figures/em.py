@@ -962,8 +962,7 @@ def gradient_spec(em_ll, ga_ll, *, step_size: float, diverged: bool, message: st
                  line=dict(color=GA, width=2.5, dash="dash"), marker=dict(size=4),
                  hovertemplate="GA t = %{x}: log p = %{y:.6f}<extra></extra>")]
     if diverged:
-        last = float(ga_ll[-1]) if np.isfinite(ga_ll[-1]) else None  # plotly makes a NaN in a list None
-        data.append(dict(type="scatter", x=[ga_ll.size - 1], y=[last], mode="markers+text",
+        data.append(dict(type="scatter", x=[ga_ll.size - 1], y=[ga_ll[-1]], mode="markers+text",
                          name=tr("diverged", lang), text=["✗ " + tr("diverged", lang)],
                          textposition="top right", marker=dict(symbol="x", size=16, color=KL),
                          hovertext=message, hoverinfo="text"))

@@ -456,7 +456,7 @@ r1, r2 = st.columns([3, 2], gap="medium")
 with r1:
     distance = st.checkbox(t("Plot the distance to the final log p on a log scale"), key="em_trace_log", bind="query-params")
     # built once per run; each half-step only moves its dashed line (emfig.at_step)
-    show(lazy(emfig.trace_figure, trace, None, distance=distance, lang=lang()).then(emfig.at_step, s_now),
+    show(lazy(emfig.trace_spec, trace, None, distance=distance, lang=lang()).then(emfig.at_step, s_now),
          key="em_trace",
          alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
 with r2:

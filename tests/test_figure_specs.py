@@ -78,7 +78,11 @@ SGA[3] = np.nan
 THETAS, MUS, SDS = np.linspace(-2, 2, 900), np.linspace(-3, 3, 40), np.linspace(0.5, 3, 20)
 VEM_LOG_P = -(MUS[None, :] ** 2) - (SDS[:, None] - 1) ** 2 * 50
 
+_GMM_TRACE = vc.run_em(_MODEL, _DATA, _THETA, max_iter=8)
+
 CASES = [
+    (em.trace_spec, (_GMM_TRACE,), {}),
+    (em.trace_spec, (_GMM_TRACE, 5), dict(distance=True)),  # two stacked axes, a log scale, the current half-step
     (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.linspace(-1200, -1100, 80)), dict(step_size=0.01, diverged=False)),
     (em.gradient_spec, (np.linspace(-1200, -1040, 50), np.array([-1200.0, -1500, np.nan])),  # diverged to NaN
      dict(step_size=1.0, diverged=True, message="overflow")),
@@ -162,7 +166,7 @@ CASES = [
     (vi.elbo_heatmap_spec, (MEANS, LOG_SDS, ELBO, -4.9),
      dict(optimum=(0.3, 0.8), current=(0.1, 1.2), path=(np.linspace(-1, 0.3, 900), np.linspace(0.5, -0.2, 900)))),
 ]
-TWINS = {em.gradient_spec: em.gradient_figure, vi.elbo_trace_spec: vi.elbo_trace_figure, vi.gap_bars_spec: vi.gap_bars_figure, vi.iwae_k_spec: vi.iwae_k_figure,
+TWINS = {em.trace_spec: em.trace_figure, em.gradient_spec: em.gradient_figure, vi.elbo_trace_spec: vi.elbo_trace_figure, vi.gap_bars_spec: vi.gap_bars_figure, vi.iwae_k_spec: vi.iwae_k_figure,
          vi.iwae_theta_spec: vi.iwae_theta_figure, vi.mean_field_spec: vi.mean_field_figure,
          vi.cavi_elbo_spec: vi.cavi_elbo_figure, vi.vem_slice_spec: vi.vem_slice_figure,
          vi.vem_trace_spec: vi.vem_trace_figure, vi.vem_contour_spec: vi.vem_contour_figure,

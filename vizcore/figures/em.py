@@ -12,6 +12,7 @@ s = 2t − 1 follows the t-th E-step (q_t = p(Z|X, θ_{t−1}); the bound touche
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,8 @@ from plotly.subplots import make_subplots
 from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
-from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, base_layout, component_colour, convert_to_base64,
-                     figure_of, layout_of, merged, spec_of, visible_only)
+from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, _common_layout, base_layout, component_colour,
+                     convert_to_base64, figure_of, layout_of, merged, spec_of, visible_only)
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old
@@ -835,10 +836,24 @@ linkage_split = figure_of(linkage_split_spec, "linkage_split")
 
 
 # ---- the trace ---------------------------------------------------------------------------
-def trace_figure(trace, current: int | None = None, *, distance: bool = False, lang: str = "en",
-                 height: int = 460) -> go.Figure:
+_SAWTOOTH_AXES: dict = {}
+
+
+def _sawtooth_axes() -> dict:
+    """The two stacked axes of the sawtooth (log p and L above, the gap below, one x), as plotly's
+    ``make_subplots`` lays them out; computed once, a fresh copy each time."""
+    if not _SAWTOOTH_AXES:
+        grid = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.08)
+        _SAWTOOTH_AXES.update(grid.layout.to_plotly_json())
+        _SAWTOOTH_AXES.pop("template", None)
+    return copy.deepcopy(_SAWTOOTH_AXES)
+
+
+def trace_spec(trace, current: int | None = None, *, distance: bool = False, lang: str = "en",
+               height: int = 460) -> dict:
     """The sawtooth: log p(X|θ) and L(q, θ) after the start and every E- and M-step (x = iteration,
     E-steps at t − ½), and below it the KL gap log p − L per half-step.
+    (As plotly JSON; :func:`trace_figure` gives the figure.)
 
     ``distance``: plot log p(X|θ_T) − value on a log axis, so the late, tiny steps show as well.
     """
@@ -850,7 +865,6 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
     lb = np.array([r[3] for r in rows])[idx]
     gap = lp - lb
     kinds = [rows[i][0] for i in idx]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.08)
     final = float(trace.log_likelihood[-1])
     if distance:
         with np.errstate(invalid="ignore"):
@@ -861,27 +875,30 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
         ylp, ylb = lp, lb
         ytitle = "log p(X|θ),  L(q, θ)"
     hover_text = [step_label(int(s), trace, lang) for s in s_all[idx]]
-    fig.add_trace(go.Scatter(x=xs, y=ylp, mode="lines+markers", name="log p(X|θ)", line=dict(color=LOG_P, width=2.5),
-                             marker=dict(size=6), text=hover_text, customdata=lp,
-                             hovertemplate="%{text}: log p = %{customdata:.8f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=xs, y=ylb, mode="lines+markers", name="L(q, θ)", line=dict(color=ELBO, width=2, dash="dash"),
-                             marker=dict(size=6, symbol=["diamond" if k == "M" else "circle" for k in kinds]),
-                             text=hover_text, customdata=lb,
-                             hovertemplate="%{text}: L = %{customdata:.8f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(x=xs, y=gap, name=tr("gap", lang) + " KL(q ‖ p(Z|X, θ)) = log p − L",
-                         marker_color=[KL if k == "M" else ELBO for k in kinds], customdata=hover_text,
-                         marker_pattern=dict(shape=["" if k == "M" else "/" for k in kinds], fillmode="overlay"),
-                         hovertemplate="%{customdata}: KL = %{y:.3e}<extra></extra>", width=0.35), row=2, col=1)
-    for r in (1, 2):  # the current half-step; hidden when there is none (:func:`at_step` moves and shows it)
-        fig.add_vline(x=(current or 0) / 2.0, line=dict(color=NEW, width=2, dash="dash"), row=r, col=1,
-                      name="current", visible=current is not None)
-    base_layout(fig, title=tr("The sawtooth: E lifts L to log p, M raises both", lang), height=height)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
-                      bargap=0.2, title=dict(font=dict(size=13), y=0.99, yanchor="top"),
-                      margin=dict(l=10, r=10, t=70, b=10))
-    fig.update_yaxes(title_text=ytitle, row=1, col=1, type="log" if distance else "linear")
-    fig.update_yaxes(title_text="KL", row=2, col=1, rangemode="tozero")
-    fig.update_xaxes(title_text=tr("iteration t (E-steps at t − ½)", lang), row=2, col=1)
+    data = [dict(type="scatter", x=xs, y=ylp, mode="lines+markers", name="log p(X|θ)", line=dict(color=LOG_P, width=2.5),
+                 marker=dict(size=6), text=hover_text, customdata=lp,
+                 hovertemplate="%{text}: log p = %{customdata:.8f}<extra></extra>", xaxis="x", yaxis="y"),
+            dict(type="scatter", x=xs, y=ylb, mode="lines+markers", name="L(q, θ)",
+                 line=dict(color=ELBO, width=2, dash="dash"),
+                 marker=dict(size=6, symbol=["diamond" if k == "M" else "circle" for k in kinds]),
+                 text=list(hover_text), customdata=lb,
+                 hovertemplate="%{text}: L = %{customdata:.8f}<extra></extra>", xaxis="x", yaxis="y"),
+            dict(type="bar", x=xs, y=gap, name=tr("gap", lang) + " KL(q ‖ p(Z|X, θ)) = log p − L",
+                 marker=dict(color=[KL if k == "M" else ELBO for k in kinds],
+                             pattern=dict(shape=["" if k == "M" else "/" for k in kinds], fillmode="overlay")),
+                 customdata=list(hover_text), hovertemplate="%{customdata}: KL = %{y:.3e}<extra></extra>", width=0.35,
+                 xaxis="x2", yaxis="y2")]
+    layout = merged(_sawtooth_axes(), _common_layout(tr("The sawtooth: E lifts L to log p, M raises both", lang), height))
+    layout = merged(layout, dict(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
+                                 bargap=0.2, title=dict(font=dict(size=13), y=0.99, yanchor="top"),
+                                 margin=dict(l=10, r=10, t=70, b=10)))
+    # the current half-step; hidden when there is none (:func:`at_step` moves and shows it)
+    layout["shapes"] = [dict(type="line", x0=(current or 0) / 2.0, x1=(current or 0) / 2.0, xref=xref, y0=0, y1=1,
+                             yref=f"{yref} domain", line=dict(color=NEW, width=2, dash="dash"), name="current",
+                             visible=current is not None) for xref, yref in (("x", "y"), ("x2", "y2"))]
+    layout["yaxis"].update(title=dict(text=ytitle), type="log" if distance else "linear")
+    layout["yaxis2"].update(title=dict(text="KL"), rangemode="tozero")
+    layout["xaxis2"]["title"] = dict(text=tr("iteration t (E-steps at t − ½)", lang))
     if not distance:
         finite = np.concatenate([lp[np.isfinite(lp)], lb[np.isfinite(lb)]])
         if finite.size > 2:
@@ -889,8 +906,11 @@ def trace_figure(trace, current: int | None = None, *, distance: bool = False, l
             lo = float(np.nanmin(np.concatenate([lp[1:], lb[1:]]))) if len(lp) > 2 else float(finite.min())
             hi = float(finite.max())
             pad = 0.06 * max(hi - lo, 1e-9)
-            fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)
-    return fig
+            layout["yaxis"]["range"] = [lo - pad, hi + pad]
+    return spec_of(data, layout)
+
+
+trace_figure = figure_of(trace_spec, "trace_figure")
 
 
 def at_step(spec: dict, current: int) -> dict:

@@ -109,29 +109,6 @@ def test_release_dict_is_to_dict_without_the_copies(name, model):
     assert dump(kept.to_dict()) == want  # to_dict leaves the figure as it was
 
 
-SPANS = [
-    ("add_hline", dict(y=0.0, line=dict(color="#666666", width=1))),
-    ("add_vline", dict(x=2.5, line=dict(color="#888888", width=1, dash="dot"))),
-    ("add_vline", dict(x=1, line_color="red", name="current", visible=False)),
-    ("add_vrect", dict(x0=0.1, x1=0.3, fillcolor="rgba(1,2,3,0.25)", line_width=0)),
-    ("add_hrect", dict(y0=-1, y1=2, fillcolor="red", opacity=0.2, layer="below")),
-    ("add_hline", dict(y=3, yref="y", xref="x")),
-    ("add_vline", dict(x=0.5, annotation_text="with a label", annotation_position="top")),  # plotly's own route
-]
-
-
-@pytest.mark.parametrize("method,kwargs", SPANS)
-def test_spanning_shapes_are_plotlys(method, kwargs):
-    """``Figure.add_hline`` & co. add the shape (and annotation) ``go.Figure``'s would, after other shapes."""
-    def build(cls):
-        fig = cls(go.Scatter(x=[0, 1, 2], y=[1, 0, 2]))
-        fig.add_shape(type="circle", x0=0, x1=1, y0=0, y1=1)
-        getattr(fig, method)(**kwargs)
-        getattr(fig, method)(**kwargs)
-        return fig
-    assert _json(build(Figure)) == _json(build(go.Figure))
-
-
 ARRAYS = [
     np.linspace(0, 1, 7), np.linspace(0, 1, 7).astype(np.float32), np.arange(5), np.arange(-200, 200, 7),
     np.arange(0, 70_000, 1000), np.array([2 ** 40, -3]), np.array([2 ** 63 - 1, 0]),

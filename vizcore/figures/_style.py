@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from _plotly_utils.basevalidators import CompoundArrayValidator, CompoundValidator, is_homogeneous_array
 from _plotly_utils.utils import plotlyjsShortTypes, to_typed_array_spec
 
@@ -210,41 +211,6 @@ class Figure(go.Figure):
         convert_to_base64(res)
         return res
 
-    def _span(self, kind: str, shape: dict, row, col, exclude_empty_subplots, annotation, kwargs):
-        """``add_hline`` & co. on a figure without subplots and without an annotation: the shape plotly
-        would add (``xref``/``yref`` defaulted to the axis, " domain" on the spanned one), added once.
-        plotly's own route re-reads and re-assigns every shape of the layout (about 1.5 ms a line)."""
-        if (not FAST_UPDATES or self._has_subplots() or annotation is not None
-                or any(k.startswith("annotation") for k in kwargs)):
-            slow = getattr(go.Figure, "add_" + kind)
-            at = list(shape.values())[:1 if kind.endswith("line") else 2]
-            return slow(self, *at, row=row, col=col, exclude_empty_subplots=exclude_empty_subplots,
-                        annotation=annotation, **kwargs)
-        props = {"type": "line" if kind.endswith("line") else "rect"}
-        if kind[0] == "v":
-            props.update(x0=shape["x0"], x1=shape["x1"], y0=0, y1=1)
-        else:
-            props.update(x0=0, x1=1, y0=shape["y0"], y1=shape["y1"])
-        props.update(kwargs)
-        props.setdefault("xref", "x")
-        props.setdefault("yref", "y")
-        spanned = "yref" if kind[0] == "v" else "xref"
-        props[spanned] += " domain"
-        self.add_shape(**props)
-        return self
-
-    def add_hline(self, y, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
-        return self._span("hline", {"y0": y, "y1": y}, row, col, exclude_empty_subplots, annotation, kwargs)
-
-    def add_vline(self, x, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
-        return self._span("vline", {"x0": x, "x1": x}, row, col, exclude_empty_subplots, annotation, kwargs)
-
-    def add_hrect(self, y0, y1, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
-        return self._span("hrect", {"y0": y0, "y1": y1}, row, col, exclude_empty_subplots, annotation, kwargs)
-
-    def add_vrect(self, x0, x1, row="all", col="all", exclude_empty_subplots=True, annotation=None, **kwargs):
-        return self._span("vrect", {"x0": x0, "x1": x1}, row, col, exclude_empty_subplots, annotation, kwargs)
-
     def update_xaxes(self, patch=None, selector=None, overwrite=False, row=None, col=None, **kwargs):
         return self._update_axes("x", patch, selector, overwrite, row, col, kwargs)
 
@@ -340,7 +306,6 @@ _TEMPLATES: dict[str, dict] = {}
 def finished(spec: dict) -> dict:
     """``spec`` (changed in place) as ``Figure(spec).to_dict()`` gives it: plotly's default template in the
     layout (shared, never changed), arrays as typed arrays."""
-    import plotly.io as pio
     name = pio.templates.default
     if name not in _TEMPLATES:
         _TEMPLATES[name] = go.Figure().layout.template.to_plotly_json() if name else {}

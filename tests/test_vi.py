@@ -107,8 +107,50 @@ def test_grid_and_quad_agree_on_the_group_marginal():
 # ELBO of a Gaussian q
 # ---------------------------------------------------------------------------
 
+def gauss_hermite_elbo(model, m, s, nodes=96):
+    """E_q[log p(x, z)] + H(q) by Gauss–Hermite quadrature of the model's own log p(x, z)."""
+    t, w = np.polynomial.hermite.hermgauss(nodes)
+    z = m + s * math.sqrt(2.0) * t
+    return float(w @ model.log_joint(z)) / math.sqrt(math.pi) + 0.5 * math.log(2 * math.pi * math.e * s * s)
+
+
+def quad_elbo(model, m, s):
+    """The same ELBO as ∫ q(z) [log p(x, z) − log q(z)] dz by scipy's adaptive quadrature."""
+    from scipy import integrate
+    q = stats.norm(m, s)
+    val, _ = integrate.quad(lambda z: q.pdf(z) * (float(model.log_joint(z)) - q.logpdf(z)), m - 14 * s, m + 14 * s,
+                            epsabs=1e-12, epsrel=1e-12, limit=400)
+    return val
+
+
+ELBO_MODELS = [linear(LINEAR_CASES[0]), linear(LINEAR_CASES[-1]), poisson(POISSON_CASES[0]), poisson(POISSON_CASES[2]),
+               poisson(POISSON_CASES[3])]
+
+
+@pytest.mark.parametrize("model", ELBO_MODELS)
+def test_closed_form_elbo_matches_gauss_hermite_and_adaptive_quadrature(model):
+    """``elbo_gaussian`` uses each model's closed-form E_q[log p(x, z)]; two quadratures of log p(x, z) check it."""
+    for m, s in ((0.3, 0.5), (-2.0, 1.5), (1.0, 0.05), (0.0, 3.0), (2.5, 0.2)):
+        got = vi.elbo_gaussian(model, m, s)
+        assert got == pytest.approx(gauss_hermite_elbo(model, m, s), rel=1e-12, abs=1e-9)
+        assert got == pytest.approx(quad_elbo(model, m, s), rel=1e-10, abs=1e-8)
+    ms, ss = np.meshgrid(np.linspace(-4, 4, 9), np.exp(np.linspace(np.log(0.05), np.log(3.0), 7)))
+    want = np.vectorize(lambda m, s: gauss_hermite_elbo(model, m, s))(ms, ss)
+    np.testing.assert_allclose(vi.elbo_grid(model, ms[0], np.log(ss[:, 0])).elbo, want, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", ELBO_MODELS)
+def test_scalar_log_joint_is_the_array_log_joint(model):
+    """Quadrature calls ``log_joint_scalar`` (math, not numpy); it must be the same function, overflow included."""
+    z = np.concatenate([np.linspace(-30, 30, 241), [-800.0, 708.9, 709.5, 800.0]])
+    want = model.log_joint(z)
+    got = np.array([model.log_joint_scalar(float(v)) for v in z])
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    assert np.array_equal(np.isinf(got), np.isinf(want))
+
+
 @pytest.mark.parametrize("model", [linear(LINEAR_CASES[0]), poisson(POISSON_CASES[0]), poisson(POISSON_CASES[2])])
-def test_gauss_hermite_elbo_matches_the_closed_form(model):
+def test_elbo_matches_the_closed_form_written_per_data_point(model):
     for m, s in ((0.3, 0.5), (-2.0, 1.5), (1.0, 0.05), (0.0, 3.0)):
         assert vi.elbo_gaussian(model, m, s) == pytest.approx(closed_form_elbo(model, m, s), abs=1e-9)
     grid = vi.elbo_grid(model, [-1.0, 0.5], np.log([0.2, 1.0, 2.0]))

@@ -30,14 +30,24 @@ def numbers(model_name: str, x, params, resp):
 
 
 @cache_data(show_spinner=False, max_entries=32)
+def log_p_grid(model_name: str, x, held, coord: str, lo: float, hi: float):
+    """log p(X|θ) on an even grid of one coordinate of θ. It depends neither on q (moving t or a q(z_n)
+    slider reuses it) nor on the coordinate's own value (``held`` has it at ``lo``: dragging that θ
+    slider reuses it too). At N = 10,000 it is most of this page's work."""
+    model = vc.get_model(model_name)
+    values = np.linspace(lo, hi, GRID)
+    return values, vc.log_marginal_batch(model, x, vc.vary(model, held, coord, values))
+
+
+@cache_data(show_spinner=False, max_entries=32)
 def log_p_curve(model_name: str, x, params, coord: str):
-    """log p(X|θ) over one coordinate of θ (the current value included): it does not depend on q, so
-    moving t or a q(z_n) slider reuses it (at N = 10,000 it is most of this page's work)."""
+    """log p(X|θ) over one coordinate of θ, the current value included (one more θ on the cached grid)."""
     model = vc.get_model(model_name)
     lo, hi = teaching.coordinate_range(model, x, params, coord)
     cur = teaching.coordinate_value(model, params, coord)
-    values = teaching.grid_with(lo, hi, GRID, [cur])
-    return values, vc.log_marginal_batch(model, x, vc.vary(model, params, coord, values)), cur
+    grid, f = log_p_grid(model_name, x, teaching.with_coordinate(model, params, coord, lo), coord, lo, hi)
+    values, f = teaching.merge_samples(grid, f, [cur], vc.log_marginal_batch(model, x, vc.vary(model, params, coord, [cur])))
+    return values, f, cur
 
 
 @cache_data(show_spinner=False, max_entries=64)

@@ -17,11 +17,12 @@ MAX_ANCHORS = 20
 
 # ---- cached computations (pure; hashable arguments) -----------------------------------------------
 @cache_data(show_spinner=False, max_entries=64)
-def compute_family(model_name: str, x, params, coord: str, n_anchors: int):
+def compute_family(model_name: str, x, held, coord: str, n_anchors: int, lo: float, hi: float):
+    """The family over [lo, hi]. It does not depend on the coordinate's own value, so ``held`` has it at
+    ``lo``: dragging that θ slider reuses the family (at N = 10,000, log p on the grid is most of the work)."""
     model = vc.get_model(model_name)
-    lo, hi = teaching.coordinate_range(model, x, params, coord)
     values, anchors = teaching.anchored_grid(lo, hi, n_anchors, GRID)
-    fam = vc.bound_family(model, x, params, coord, values, anchors)
+    fam = vc.bound_family(model, x, held, coord, values, anchors)
     return fam, teaching.summarise_family(fam.values, fam.log_marginal, fam.bounds)
 
 
@@ -100,7 +101,9 @@ coord = c1.selectbox(t("Coordinate of θ on the x-axis"), coords, index=coords.i
 n_anchors = c2.slider(t("Number of anchors θ′"), 1, MAX_ANCHORS, 5, key="lb_anchors", bind="query-params",
                       help=t("Each anchor θ′ gives one bound L(q_θ′, θ) with q_θ′ = p(Z|X, θ′)."))
 try:
-    fam, summ = compute_family(setup.model_name, x, params, coord, int(n_anchors))
+    lo, hi = teaching.coordinate_range(model, x, params, coord)
+    held = teaching.with_coordinate(model, params, coord, lo)  # the family's key: every θ but the plotted coordinate
+    fam, summ = compute_family(setup.model_name, x, held, coord, int(n_anchors), lo, hi)
 except ValueError as err:
     fail(err, "Choose other values of θ or another coordinate.")
     st.stop()
@@ -115,7 +118,7 @@ s = c4.slider(t("Dotted bound: q from the prior (0) to the posterior at θ′ (1
               key="lb_blend", bind="query-params", help=t("q_s = (1 − s)·p(z|θ′) + s·p(z|x, θ′). Only s = 1 is a posterior."))
 a_val = float(fam.anchors[pick])
 try:
-    extra, l_at, kl_at = compute_blend(setup.model_name, x, params, coord, a_val, float(s), fam.values)
+    extra, l_at, kl_at = compute_blend(setup.model_name, x, held, coord, a_val, float(s), fam.values)
 except ValueError as err:
     fail(err, "Choose another anchor.")
     st.stop()

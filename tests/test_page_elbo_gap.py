@@ -255,3 +255,43 @@ def test_theta_and_t_extremes_render_finite(name, end):
     _run(at)
     _no_literal_nan(at)
     assert _metric(at, KL) >= -1e-9
+
+
+# ---- caching keyed on what changed ----------------------------------------------------------------
+def _count_log_marginal_batches(monkeypatch) -> list[int]:
+    """The size of every θ batch whose log p(X|θ) is computed from now on (in this process)."""
+    sizes: list[int] = []
+    real = vc.views.log_marginal_batch
+
+    def counted(model, x, batch):
+        sizes.append(vc.views.batch_size(vc.get_model(model) if isinstance(model, str) else model, batch))
+        return real(model, x, batch)
+    for mod in (vc, vc.views, vc.teaching):
+        monkeypatch.setattr(mod, "log_marginal_batch", counted)
+    return sizes
+
+
+def test_dragging_the_plotted_coordinate_reuses_the_log_p_grid(monkeypatch):
+    """log p(X|θ) over μ₁ does not depend on μ₁'s own value: moving μ₁'s slider computes log p at the new θ
+    only (one θ), and the curve drawn is still log p over μ₁ at the other parameters (checked with scipy)."""
+    from scipy import stats
+    from scipy.special import logsumexp
+    at = _page()
+    assert next(b for b in at.selectbox if b.key.startswith("eg_coord_")).value == "means[0]"
+    sizes = _count_log_marginal_batches(monkeypatch)
+    slider = at.slider(key="eg_th_gmm1d_faithful_waiting_2_m0")
+    new = slider.value + 1.5
+    slider.set_value(new)
+    _run(at)
+    assert max(sizes, default=0) <= 1, f"log p was computed on a grid again: batches of {sizes}"
+    spec = _spec(at, "eg_gap_chart")
+    f_trace = _traces(spec, "f")[0]
+    v, f = _arr(f_trace["x"]), _arr(f_trace["y"])
+    assert new in v  # the current θ is on the curve
+    model, x, p = _reference("gmm1d")
+    for i in (0, len(v) // 3, int(np.flatnonzero(v == new)[0]), len(v) - 1):
+        means = [v[i], p.means[1]]
+        want = logsumexp(np.log(p.weights) + stats.norm.logpdf(x[:, None], means, np.sqrt(p.variances)), axis=1).sum()
+        assert f[i] == pytest.approx(want, rel=1e-11)
+    cur = _arr(_traces(spec, "current")[0]["x"])
+    assert cur[0] == new

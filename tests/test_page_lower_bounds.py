@@ -411,3 +411,36 @@ def test_default_data_keep_the_full_plane_and_no_notice(at):
     spec = _spec(at, "lb_plane_chart")
     assert _arr(_traces(spec, "f")[0]["z"]).shape == (48, 48)
     assert not any("grid instead of" in c.value for c in at.caption)
+
+
+# ---- caching keyed on what changed ----------------------------------------------------------------
+def test_dragging_the_plotted_coordinate_reuses_the_family(at, monkeypatch):
+    """The family of bounds over μ₁ does not depend on μ₁'s own value: moving μ₁'s slider computes no
+    log p(X|θ) at all (curve and plane come from the cache), and the page shows the family of a fresh
+    computation at the new θ, with the current-value line moved."""
+    assert next(b for b in at.selectbox if b.key.startswith("lb_coord_")).value == "means[0]"
+    sizes: list[int] = []
+    real = vc.views.log_marginal_batch
+
+    def counted(model, x, batch):
+        sizes.append(1)
+        return real(model, x, batch)
+    for mod in (vc, vc.views, vc.teaching):
+        monkeypatch.setattr(mod, "log_marginal_batch", counted)
+    before = _spec(at, "lb_family_chart")
+    slider = at.slider(key="lb_th_gmm1d_faithful_waiting_2_m0")
+    new = slider.value + 2.0
+    slider.set_value(new)
+    _run(at)
+    assert sizes == [], "log p(X|θ) was computed again"
+    after = _spec(at, "lb_family_chart")
+    assert after["data"] == before["data"]
+    assert after["layout"]["shapes"][0]["x0"] == new != before["layout"]["shapes"][0]["x0"]
+    from scipy import stats
+    from scipy.special import logsumexp
+    x = vc.load_dataset("faithful_waiting")
+    fam_trace = _traces(after, "f")[0]
+    fx, f = _xs(fam_trace), _arr(fam_trace["y"])
+    for i in (0, fx.size // 3, fx.size - 1):  # log p over μ₁ with μ₂ = 80, σ² = 36, π = ½ (scipy)
+        want = logsumexp(np.log(0.5) + stats.norm.logpdf(x[:, None], [fx[i], 80.0], 6.0), axis=1).sum()
+        assert f[i] == pytest.approx(want, rel=1e-11)

@@ -235,3 +235,49 @@ def test_an_object_shared_by_many_specs_is_not_counted_in_each():
     own = evidence_bar_figure(-10.0, -12.0, 2.0).to_dict()           # its own deep copy of the template
     assert shared["layout"]["template"] and own["layout"]["template"] == shared["layout"]["template"]
     assert spec_size(own) > spec_size(shared) + 2000
+
+
+def _page_constants(tree) -> set[str]:
+    """Names a page binds once and for all: imports, functions, classes and UPPER_CASE constants."""
+    import ast
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            names.update(t.id for t in flat if isinstance(t, ast.Name) and t.id.isupper())
+    return names
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
+def test_cached_page_functions_read_only_arguments_constants_and_imports(page):
+    """A page's ``@cache_data`` function keeps the globals of the run that first defined it
+    (``pages._common.cache_data``), and Streamlit's key holds only its arguments. A body that reads a
+    page variable (``params``, ``model``, ``x``…) would compute from a stale value: it must be an argument.
+    (This caught ``compute_family`` reading ``params`` after its argument became ``held``.)"""
+    import ast
+    import builtins
+    import symtable
+    src = (ROOT / "pages" / page).read_text(encoding="utf-8")
+    tree = ast.parse(src)
+    allowed = _page_constants(tree) | set(dir(builtins))
+    top = symtable.symtable(src, page, "exec")
+    cached = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and any(
+        "cache_data" in ast.unparse(d) for d in n.decorator_list)]
+
+    def free_globals(table) -> set[str]:
+        out = {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+        for child in table.get_children():
+            out |= free_globals(child)
+        return out
+    bad = {}
+    for child in top.get_children():
+        if child.get_name() in cached:
+            stale = sorted(free_globals(child) - allowed)
+            if stale:
+                bad[child.get_name()] = stale
+    assert not bad, f"cached functions read page variables (pass them as arguments): {bad}"

@@ -190,6 +190,45 @@ def test_plane_view_takes_a_log_marginal_function_and_checks_its_shape():
         T.plane_view(m, x, p, "means[0]", "means[1]", 10, log_marginal=lambda batch: np.zeros(99))
 
 
+@pytest.mark.parametrize("name,data", CASES)
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_family_does_not_depend_on_its_coordinates_own_value(name, data, k):
+    """What lets the lower-bounds and ELBO-gap pages key their curves on θ with the plotted coordinate held at
+    the range's low end: the family (log p and every bound) over [lo, hi] is the same from any current value."""
+    m, x, p = _case(name, data, k)
+    for c in T.selectable_coordinates(m, p):
+        lo, hi = T.coordinate_range(m, x, p, c)
+        values, anchors = T.anchored_grid(lo, hi, 3, 30)
+        held = T.with_coordinate(m, p, c, lo)
+        a, b = vc.bound_family(m, x, p, c, values, anchors), vc.bound_family(m, x, held, c, values, anchors)
+        for field in ("log_marginal", "anchor_log_marginal", "bounds"):
+            np.testing.assert_allclose(getattr(b, field), getattr(a, field), rtol=1e-12, atol=1e-9, err_msg=c)
+        other = next((o for o in T.selectable_coordinates(m, p) if o.split("[")[0] != c.split("[")[0]), None)
+        if other is not None:  # and it does depend on the other coordinates: the key must keep them
+            olo, ohi = T.coordinate_range(m, x, p, other)
+            moved = T.with_coordinate(m, p, other, olo + 0.37 * (ohi - olo))
+            assert not np.allclose(vc.bound_family(m, x, moved, c, values, anchors).log_marginal, a.log_marginal), c
+
+
+def test_merge_samples_is_the_curve_on_grid_with():
+    m, x, p = _case("gmm1d", "faithful_waiting")
+    lo, hi = T.coordinate_range(m, x, p, "means[0]")
+    grid = np.linspace(lo, hi, 40)
+    f = vc.log_marginal_batch(m, x, vc.vary(m, p, "means[0]", grid))
+    for extra in ([61.3], [grid[7]], [hi + 1.0, lo - 2.0]):
+        want_v = T.grid_with(lo, hi, 40, extra)
+        v, g = T.merge_samples(grid, f, extra, vc.log_marginal_batch(m, x, vc.vary(m, p, "means[0]", extra)))
+        np.testing.assert_array_equal(v, want_v)
+        np.testing.assert_allclose(g, vc.log_marginal_batch(m, x, vc.vary(m, p, "means[0]", want_v)), rtol=1e-13)
+    v, g = T.merge_samples([0.0, 1.0], [-np.inf, np.nan], [0.5], [2.0])  # log p may be −inf or NaN
+    np.testing.assert_array_equal(v, [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(g, [-np.inf, 2.0, np.nan])
+    with pytest.raises(ValueError, match="more_f"):
+        T.merge_samples([0.0, 1.0], [1.0, 2.0], [0.5], [1.0, 2.0])
+    with pytest.raises(ValueError, match="values"):
+        T.merge_samples([0.0, np.nan], [1.0, 2.0], [0.5], [1.0])
+
+
 def test_with_coordinate_validates_and_rescales_weights():
     m = vc.get_model("gmm1d")
     p = m.make_params(weights=[.2, .3, .5], means=[0, 1, 2], variances=[1, 1, 1])

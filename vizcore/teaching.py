@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from ._validation import check_int
+from ._validation import as_array, check_int
 from .inference import _model, _params, interpolate_resp, posterior, prior_resp
 from .views import bound_from_resp, log_marginal_batch, plane, vary
 
@@ -198,6 +198,20 @@ def anchored_grid(lo: float, hi: float, n_anchors: int, n: int = 300) -> tuple[n
 def grid_with(lo: float, hi: float, n: int, extra=()) -> np.ndarray:
     """``n`` equally spaced values of [lo, hi] merged with ``extra`` (sorted, unique)."""
     return np.unique(np.concatenate([np.linspace(lo, hi, int(n)), np.asarray(extra, dtype=float).ravel()]))
+
+
+def merge_samples(values, f, more_values, more_f) -> tuple[np.ndarray, np.ndarray]:
+    """Two samplings of one curve as one: (values, f) sorted by value, a value in both kept once (from the first).
+
+    With ``values = linspace(lo, hi, n)`` the merged values are ``grid_with(lo, hi, n, more_values)``. A page
+    computes the grid once and adds the current θ, so moving θ's own slider does not redo the grid.
+    """
+    v = np.concatenate([as_array(values, "values", ndim=1), as_array(more_values, "more_values", ndim=1)])
+    y = np.concatenate([np.asarray(f, dtype=float).ravel(), np.asarray(more_f, dtype=float).ravel()])  # −inf, NaN: allowed
+    if v.shape != y.shape:
+        raise ValueError(f"f, more_f: expected one value per point, got {y.size} values for {v.size} points")
+    v, first = np.unique(v, return_index=True)
+    return v, y[first]
 
 
 # ---- summaries of a family of bounds -------------------------------------------------------------

@@ -25,6 +25,7 @@ INITIAL = "_url_initial"      # the query string of the session's first run: {ke
 PENDING = "_url_pending"      # {key: clamped value} to apply at the start of the next run
 NOTICE = "_url_notice"        # [(key, what happened)] to show after the run that applied them
 CLAIMED = "_url_claimed"      # hand-mirrored keys (see mirror) written by this run's page
+LAGGING = "_url_lagging"      # the browser's address lags a bound widget (found before the page ran)
 # State no widget holds (a frozen θ, a count of button presses), written to the address by hand.
 MIRRORED = frozenset({"lvm_frozen", "vi_mf_n"})
 WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -60,14 +61,19 @@ def _adopt_browser_address() -> None:
     successive changes (arrow keys on a slider) it can hold a bound widget's earlier value; the
     next write to the address (:func:`mirror`, or a callback that sets a bound widget) sends
     the whole copy back to the browser, and a copied link would then reopen an older view.
-    Sends nothing itself. Defensive: if Streamlit's internals change, this does nothing.
+    Sends nothing itself (:func:`finish` sends the address if it lagged). Defensive: if Streamlit's internals
+    change, this does nothing.
     """
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
         ctx = get_script_run_ctx()
         if ctx is not None and isinstance(ctx.query_string, str):
             _internal_state().query_params.populate_from_query_string(ctx.query_string)
-        _bound_params_follow_widgets()
+        # The copy now holds the widgets' values. If the browser's address did not, it must be sent after
+        # the run: Streamlit sends a bound widget's new value only when it differs from this copy, so a
+        # callback that set the widget (EM's step buttons, after the first click) would otherwise leave
+        # the address behind.
+        st.session_state[LAGGING] = _bound_params_follow_widgets()
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
         pass
 
@@ -98,7 +104,8 @@ def _bound_params_follow_widgets() -> bool:
 def _send_if_stale() -> None:
     """After the page ran: if the address lags behind a bound widget, send the corrected address."""
     try:
-        if _bound_params_follow_widgets():
+        lagging = st.session_state.pop(LAGGING, False)
+        if _bound_params_follow_widgets() or lagging:
             _internal_state().query_params._send_query_param_msg()
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
         pass

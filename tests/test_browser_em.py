@@ -171,6 +171,21 @@ def test_the_half_step_is_in_the_address(page, server):
     _no_errors(page, server)
 
 
+def test_every_click_moves_the_address_and_the_link_reopens_there(page, server):
+    """E-step, M-step, E-step: the address follows each click (it once stayed at the first one, so a copied
+    link reopened another half-step), and the copied link opens at the half-step on screen."""
+    for i, label in enumerate(("E-step", "M-step", "E-step"), start=1):
+        _click(page, label)
+        param, value = page.url.split("?")[1].split("=")
+        assert param.startswith("em_step_") and value == str(i), (label, page.url)
+    shown = _figure(page)
+    assert shown["active"] == 3 and shown["title"].startswith("E-step 2")
+    _open(page, server, f"?{param}={value}")
+    again = _figure(page)
+    assert (again["active"], again["title"]) == (shown["active"], shown["title"])
+    _no_errors(page, server)
+
+
 def test_scrubbed_frames_draw_what_the_server_draws_at_that_half_step(page, server):
     """A frame may leave out a curve its base frame already sends (``baseframe``); plotly merges it back in the
     browser. Scrubbed to a frame, the figure must draw exactly what the server sends for that half-step, where

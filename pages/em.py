@@ -260,216 +260,228 @@ except ValueError as err:
     st.stop()
 floor_notice(trace.floored)
 
-S = 2 * trace.n_iter
 # The half-step slider's key names the run (model, data, start, fixed parameters): a new start gets a new slider
 # at half-step 0, and a link with ?em_step_<run>=5 reopens that run at half-step 5.
 run_id = hashlib.sha1(np.ascontiguousarray(x).tobytes())
 run_id.update(repr((model_name, setup.data_key, init.to_dict(), fixed)).encode())
 STEP_KEY = f"em_step_{run_id.hexdigest()[:8]}"
 
-# ---- controls: one half-step per click, or scrub -------------------------------------------------
-c_e, c_m, c_run, c_reset, c_scrub = st.columns([0.9, 0.9, 1.75, 0.8, 3.6], vertical_alignment="bottom")
-c_scrub.slider(t("Half-step (scrub the history)"), min_value=0, max_value=S, step=1, key=STEP_KEY,
-               bind="query-params", help=t("0 is the start θ_0; odd half-steps follow an E-step, even ones an M-step"))
-s_now = int(st.session_state[STEP_KEY])
-next_is_e = s_now % 2 == 0
-c_e.button(t("E-step"), key="em_e", disabled=not (next_is_e and s_now < S), on_click=_advance, args=(STEP_KEY, S),
-           type="primary" if next_is_e and s_now < S else "secondary", width="stretch",
-           help=t("q_t(z) = p(z | x, θ_t−1): the bound touches log p at θ_t−1"))
-c_m.button(t("M-step"), key="em_m", disabled=next_is_e, on_click=_advance, args=(STEP_KEY, S),
-           type="primary" if not next_is_e else "secondary", width="stretch",
-           help=t("θ_t = argmax_θ E_q[log p(x, z | θ)]: jump to the bound's maximum"))
-c_run.button(t("Run to convergence"), key="em_run", disabled=s_now >= S, on_click=_set_step, args=(STEP_KEY, S),
-             width="stretch")
-c_reset.button(t("Reset"), key="em_reset", disabled=s_now == 0, on_click=_set_step, args=(STEP_KEY, 0),
-               width="stretch")
-ti, qi, kind = ev.half_step_state(trace, s_now)
-log_p_now = float(trace.log_likelihood[ti])
-bound_now = (float("nan") if kind == "start" else
-             float(trace.elbo_after_e[qi - 1] if kind == "E" else trace.elbo_after_m[qi - 1]))
-prev = max(s_now - 1, 0)
-pti, pqi, pkind = ev.half_step_state(trace, prev)
-prev_log_p = float(trace.log_likelihood[pti])
-prev_bound = (float("nan") if pkind == "start" else
-              float(trace.elbo_after_e[pqi - 1] if pkind == "E" else trace.elbo_after_m[pqi - 1]))
+# ---- one run, half-step by half-step: a fragment ---------------------------------------------------
+# The half-step controls (E-step, M-step, run, reset, the scrubber) and everything they drive, down to the
+# whole run's chart, are one fragment: a click or a scrub reruns this section only. The model controls, the
+# EM run and the two sections below are kept; a change to those reruns the whole page, and this with it.
+@st.fragment
+def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
+    model_name, model, x = setup.model_name, setup.model, setup.x
+    S = 2 * trace.n_iter  # noqa: N806 - the number of half-steps, as in the formulas
+    # ---- controls: one half-step per click, or scrub -------------------------------------------------
+    c_e, c_m, c_run, c_reset, c_scrub = st.columns([0.9, 0.9, 1.75, 0.8, 3.6], vertical_alignment="bottom")
+    c_scrub.slider(t("Half-step (scrub the history)"), min_value=0, max_value=S, step=1, key=step_key,
+                   bind="query-params", help=t("0 is the start θ_0; odd half-steps follow an E-step, even ones an M-step"))
+    s_now = int(st.session_state[step_key])
+    next_is_e = s_now % 2 == 0
+    c_e.button(t("E-step"), key="em_e", disabled=not (next_is_e and s_now < S), on_click=_advance, args=(step_key, S),
+               type="primary" if next_is_e and s_now < S else "secondary", width="stretch",
+               help=t("q_t(z) = p(z | x, θ_t−1): the bound touches log p at θ_t−1"))
+    c_m.button(t("M-step"), key="em_m", disabled=next_is_e, on_click=_advance, args=(step_key, S),
+               type="primary" if not next_is_e else "secondary", width="stretch",
+               help=t("θ_t = argmax_θ E_q[log p(x, z | θ)]: jump to the bound's maximum"))
+    c_run.button(t("Run to convergence"), key="em_run", disabled=s_now >= S, on_click=_set_step, args=(step_key, S),
+                 width="stretch")
+    c_reset.button(t("Reset"), key="em_reset", disabled=s_now == 0, on_click=_set_step, args=(step_key, 0),
+                   width="stretch")
+    ti, qi, kind = ev.half_step_state(trace, s_now)
+    log_p_now = float(trace.log_likelihood[ti])
+    bound_now = (float("nan") if kind == "start" else
+                 float(trace.elbo_after_e[qi - 1] if kind == "E" else trace.elbo_after_m[qi - 1]))
+    prev = max(s_now - 1, 0)
+    pti, pqi, pkind = ev.half_step_state(trace, prev)
+    prev_log_p = float(trace.log_likelihood[pti])
+    prev_bound = (float("nan") if pkind == "start" else
+                  float(trace.elbo_after_e[pqi - 1] if pkind == "E" else trace.elbo_after_m[pqi - 1]))
 
-# ---- the figure and the data, side by side -----------------------------------------------------
-col_fig, col_data = st.columns([3, 2], gap="medium")
-coords = teaching.selectable_coordinates(model, trace.params[0])
-steps = sorted(set(range(0, min(S, FRAME_CAP) + 1)) | {S, s_now})
-views = VIEWS if len(coords) > 1 else VIEWS[:2]
-figure_slot = col_fig.container()
+    # ---- the figure and the data, side by side -----------------------------------------------------
+    col_fig, col_data = st.columns([3, 2], gap="medium")
+    coords = teaching.selectable_coordinates(model, trace.params[0])
+    steps = sorted(set(range(0, min(S, FRAME_CAP) + 1)) | {S, s_now})
+    views = VIEWS if len(coords) > 1 else VIEWS[:2]
+    figure_slot = col_fig.container()
 
-with col_fig:
-    v1, v2, v3 = st.columns([1.4, 1, 1])
-    view = v1.selectbox(t("View"), views, format_func=lambda v: t(VIEW_TITLES[v]), key="em_view", bind="query-params")
-    if view == "coordinate":
-        name = v2.selectbox(t("Parameter on the x-axis"), coords, format_func=coordinate_label,
-                            index=coords.index(DEFAULT_COORD[model_name]) if DEFAULT_COORD[model_name] in coords else 0,
-                            key=f"em_coord_{setup.signature}", bind="query-params")
-        staircase = v3.checkbox(t("Staircase"), key="em_staircase", bind="query-params",
-                                help=t("Show earlier bounds faintly (the last 8 bounds L(q_j, ·), on the same slice) and, "
-                                       "dotted, the EM path through the points (θ_t, log p) and (θ_t, L)"))
-    elif view == "plane":
-        want_x, want_y = PLANE_DEFAULT.get(model_name, (coords[0], coords[-1]))
-        name_x = v2.selectbox(t("x-axis"), coords, index=coords.index(want_x) if want_x in coords else 0,
-                              format_func=coordinate_label, key=f"em_px_{setup.signature}", bind="query-params")
-        others = [c for c in coords if c != name_x and not (c.startswith("weights[") and name_x.startswith("weights["))]
-        default_y = others.index(want_y) if want_y in others else next(
-            (i for i, c in enumerate(others) if c.startswith(name_x.split("[")[0])), 0)
-        name_y = v3.selectbox(t("y-axis"), others, index=min(default_y, len(others) - 1),
-                              format_func=coordinate_label, key=f"em_py_{setup.signature}", bind="query-params")
-    duration = st.select_slider(t("Play speed (ms per frame)"), SPEEDS, value=500, key="em_speed", bind="query-params")
-
-with figure_slot:
-    try:
+    with col_fig:
+        v1, v2, v3 = st.columns([1.4, 1, 1])
+        view = v1.selectbox(t("View"), views, format_func=lambda v: t(VIEW_TITLES[v]), key="em_view", bind="query-params")
         if view == "coordinate":
-            frames, sub_axis, earlier = coordinate_data(model_name, x, init, fixed, name)
-            pics = emfig.coordinate_pictures(frames, trace, name, steps, staircase=staircase,
-                                             earlier=earlier if staircase else None)
-            fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
-                       xlabel=f"{coordinate_label(name)}   ({t('the other parameters at θ_t')})",
-                       staircase=staircase, axis_earlier=sub_axis, lang=lang(), height=FIG_HEIGHT)
-            note = "" if len(coords) == 1 else t(
-                "The other parameters move at each M-step too, so the curves are redrawn along the new slice; "
-                "the line view shows a whole step in one picture.")
-        elif view == "line":
-            frames = line_data(model_name, x, init, fixed)
-            pics = emfig.line_pictures(frames, trace, steps)
-            fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
-                       xlabel=t("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1): θ_old at u = 0, θ_new at u = 1"),
-                       lang=lang(), height=FIG_HEIGHT)
-            note = t("Along the line through θ_t−1 and θ_t the bound L(q_t, ·) touches log p at u = 0 and peaks at "
-                     "u = 1, whatever the number of parameters: the textbook picture, exactly.")
+            name = v2.selectbox(t("Parameter on the x-axis"), coords, format_func=coordinate_label,
+                                index=coords.index(DEFAULT_COORD[model_name]) if DEFAULT_COORD[model_name] in coords else 0,
+                                key=f"em_coord_{setup.signature}", bind="query-params")
+            staircase = v3.checkbox(t("Staircase"), key="em_staircase", bind="query-params",
+                                    help=t("Show earlier bounds faintly (the last 8 bounds L(q_j, ·), on the same slice) and, "
+                                           "dotted, the EM path through the points (θ_t, log p) and (θ_t, L)"))
+        elif view == "plane":
+            want_x, want_y = PLANE_DEFAULT.get(model_name, (coords[0], coords[-1]))
+            name_x = v2.selectbox(t("x-axis"), coords, index=coords.index(want_x) if want_x in coords else 0,
+                                  format_func=coordinate_label, key=f"em_px_{setup.signature}", bind="query-params")
+            others = [c for c in coords if c != name_x and not (c.startswith("weights[") and name_x.startswith("weights["))]
+            default_y = others.index(want_y) if want_y in others else next(
+                (i for i, c in enumerate(others) if c.startswith(name_x.split("[")[0])), 0)
+            name_y = v3.selectbox(t("y-axis"), others, index=min(default_y, len(others) - 1),
+                                  format_func=coordinate_label, key=f"em_py_{setup.signature}", bind="query-params")
+        duration = st.select_slider(t("Play speed (ms per frame)"), SPEEDS, value=500, key="em_speed", bind="query-params")
+
+    with figure_slot:
+        try:
+            if view == "coordinate":
+                frames, sub_axis, earlier = coordinate_data(model_name, x, init, fixed, name)
+                pics = emfig.coordinate_pictures(frames, trace, name, steps, staircase=staircase,
+                                                 earlier=earlier if staircase else None)
+                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
+                           xlabel=f"{coordinate_label(name)}   ({t('the other parameters at θ_t')})",
+                           staircase=staircase, axis_earlier=sub_axis, lang=lang(), height=FIG_HEIGHT)
+                note = "" if len(coords) == 1 else t(
+                    "The other parameters move at each M-step too, so the curves are redrawn along the new slice; "
+                    "the line view shows a whole step in one picture.")
+            elif view == "line":
+                frames = line_data(model_name, x, init, fixed)
+                pics = emfig.line_pictures(frames, trace, steps)
+                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
+                           xlabel=t("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1): θ_old at u = 0, θ_new at u = 1"),
+                           lang=lang(), height=FIG_HEIGHT)
+                note = t("Along the line through θ_t−1 and θ_t the bound L(q_t, ·) touches log p at u = 0 and peaks at "
+                         "u = 1, whatever the number of parameters: the textbook picture, exactly.")
+            else:
+                vx, vy, z, path = plane_data(model_name, x, init, fixed, name_x, name_y)
+                fig = lazy(emfig.contour_figure, vx, vy, z, path, steps, 0, trace, duration=duration,
+                           xlabel=coordinate_label(name_x), ylabel=coordinate_label(name_y), lang=lang(),
+                           height=FIG_HEIGHT)
+                note = t("Contours of log p(X|θ) over two parameters, the others at the end of the run θ_T; "
+                         "the white path is θ_0, θ_1, … projected on this plane.")
+            # built once per run and view; each half-step only selects its frame (emfig.at_frame)
+            show(fig.then(emfig.at_frame, steps.index(s_now)), key="em_figure",
+                 alt=t("Animated chart of log p(X|θ) and the bound L(q, θ): the E-step makes the bound touch log p, "
+                       "the M-step jumps to the bound's maximum."))
+            prose(t("▶ Play animates the precomputed half-steps in your browser (the numbers and the data panel "
+                    "follow the buttons and the half-step slider).") + (" " + note if note else ""), caption=True)
+        except ValueError as err:
+            fail(err, "Pick another parameter for this view.")
+
+    with col_data:
+        st.markdown(f"**{emfig.step_label(s_now, trace, lang())}** · {t('half-step')} {s_now} / {S}")
+
+        def _delta(v):
+            return "" if v is None or not np.isfinite(v) else f" ({'↑' if v >= 0 else '↓'} {abs(v):.4g})"
+
+        lbl_l = "L(q, θ)" if kind == "start" else f"L(q{emfig.sub(qi)}, θ{emfig.sub(ti)})"
+        st.markdown(
+            f"| log p(X\\|θ{emfig.sub(ti)}) | {lbl_l} | {t('gap')} = KL |\n|:--|:--|:--|\n"
+            f"| **{num(log_p_now)}**{'' if s_now == 0 else _delta(log_p_now - prev_log_p)} "
+            f"| **{num(bound_now)}**{'' if s_now < 2 else _delta(bound_now - prev_bound)} "
+            f"| {'—' if kind == 'start' else gap_text(log_p_now, bound_now)} |")
+        if s_now >= S:
+            if trace.converged:
+                st.caption(t("Converged: the last iteration raised log p by less than") + f" {TOL:g} "
+                           + t("after") + f" {trace.n_iter} " + t("iterations."))
+            else:
+                st.caption(t("Stopped after") + f" {trace.n_iter} " + t("iterations without converging (tolerance")
+                           + f" {TOL:g}).")
+        theta_now = trace.params[ti]
+        resp = None if kind == "start" else responsibilities(model_name, x, trace.params[qi - 1])
+        q_txt = t("no q yet: press E-step") if kind == "start" else f"q{emfig.sub(qi)} = p(Z|X, θ{emfig.sub(qi - 1)})"
+        title = f"θ{emfig.sub(ti)}, {q_txt}"
+        if model_name == "gmm1d":
+            dfig = lazy(emfig.data_1d_spec, x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
+                                 xlabel=setup.data_title if setup.data_key != "synthetic" else "x", lang=lang(),
+                                 height=DATA_HEIGHT)
+        elif model_name == "gmm2d":
+            dfig = lazy(emfig.data_2d_spec, x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
+                                 lang=lang(), height=DATA_HEIGHT)
+        elif model_name == "coins":
+            dfig = lazy(emfig.coins_split_spec, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
         else:
-            vx, vy, z, path = plane_data(model_name, x, init, fixed, name_x, name_y)
-            fig = lazy(emfig.contour_figure, vx, vy, z, path, steps, 0, trace, duration=duration,
-                       xlabel=coordinate_label(name_x), ylabel=coordinate_label(name_y), lang=lang(),
-                       height=FIG_HEIGHT)
-            note = t("Contours of log p(X|θ) over two parameters, the others at the end of the run θ_T; "
-                     "the white path is θ_0, θ_1, … projected on this plane.")
-        # built once per run and view; each half-step only selects its frame (emfig.at_frame)
-        show(fig.then(emfig.at_frame, steps.index(s_now)), key="em_figure",
-             alt=t("Animated chart of log p(X|θ) and the bound L(q, θ): the E-step makes the bound touch log p, "
-                   "the M-step jumps to the bound's maximum."))
-        prose(t("▶ Play animates the precomputed half-steps in your browser (the numbers and the data panel "
-                "follow the buttons and the half-step slider).") + (" " + note if note else ""), caption=True)
-    except ValueError as err:
-        fail(err, "Pick another parameter for this view.")
+            dfig = lazy(emfig.linkage_split_spec, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
+                                       title=title, lang=lang(), height=DATA_HEIGHT)
+        show(dfig, key="em_data", alt=t("The data at the current half-step, coloured by q(z)."))
+        if model_name == "gmm1d":
+            prose(t("Bars: the data. Coloured: π_k N(x | μ_k, σ²_k) at θ; black: their sum p(x|θ). Dots below: "
+                    "the points, coloured by q(z) (the component colours mixed in proportion)."), caption=True)
+        elif model_name == "gmm2d":
+            prose(t("Points coloured by q(z) (the component colours mixed in proportion); ellipses: 2σ of each "
+                    "component at θ; crosses: the means."), caption=True)
+        if model_name == "coins" and resp is not None:
+            table = {t("set"): [str(i + 1) for i in range(len(x))] + [t("total")]}
+            for k in range(resp.shape[1]):
+                eh, et = resp[:, k] * x[:, 0], resp[:, k] * (x[:, 1] - x[:, 0])
+                table[f"{t('coin')} {k + 1}: H"] = np.append(eh, eh.sum()).round(2)
+                table[f"{t('coin')} {k + 1}: T"] = np.append(et, et.sum()).round(2)
+            st.dataframe(pd.DataFrame(table), hide_index=True, key="em_coins_table")
 
-with col_data:
-    st.markdown(f"**{emfig.step_label(s_now, trace, lang())}** · {t('half-step')} {s_now} / {S}")
-
-    def _delta(v):
-        return "" if v is None or not np.isfinite(v) else f" ({'↑' if v >= 0 else '↓'} {abs(v):.4g})"
-
-    lbl_l = "L(q, θ)" if kind == "start" else f"L(q{emfig.sub(qi)}, θ{emfig.sub(ti)})"
-    st.markdown(
-        f"| log p(X\\|θ{emfig.sub(ti)}) | {lbl_l} | {t('gap')} = KL |\n|:--|:--|:--|\n"
-        f"| **{num(log_p_now)}**{'' if s_now == 0 else _delta(log_p_now - prev_log_p)} "
-        f"| **{num(bound_now)}**{'' if s_now < 2 else _delta(bound_now - prev_bound)} "
-        f"| {'—' if kind == 'start' else gap_text(log_p_now, bound_now)} |")
-    if s_now >= S:
-        if trace.converged:
-            st.caption(t("Converged: the last iteration raised log p by less than") + f" {TOL:g} "
-                       + t("after") + f" {trace.n_iter} " + t("iterations."))
-        else:
-            st.caption(t("Stopped after") + f" {trace.n_iter} " + t("iterations without converging (tolerance")
-                       + f" {TOL:g}).")
-    theta_now = trace.params[ti]
-    resp = None if kind == "start" else responsibilities(model_name, x, trace.params[qi - 1])
-    q_txt = t("no q yet: press E-step") if kind == "start" else f"q{emfig.sub(qi)} = p(Z|X, θ{emfig.sub(qi - 1)})"
-    title = f"θ{emfig.sub(ti)}, {q_txt}"
+    # ---- the formulas, with the numbers of this iteration ---------------------------------------------
+    prose(t("**E-step**: q becomes the exact posterior p(Z|X, θ), so the bound L(q, θ) touches log p(X|θ) at the "
+                  "current θ. **M-step**: θ jumps to the maximum of that bound, so log p can only go up. Every curve and "
+                  "number on this page is computed exactly from the model and the data."))
+    t_it = max(qi or 0, 1)
+    ll_old, ll_new = float(trace.log_likelihood[t_it - 1]), float(trace.log_likelihood[t_it])
+    le, lm = float(trace.elbo_after_e[t_it - 1]), float(trace.elbo_after_m[t_it - 1])
+    st.latex(r"\text{" + t("E-step") + r": } q_t(z) = p(z \mid x, \theta_{t-1}) \qquad "
+             r"\text{" + t("M-step") + r": } \theta_t = \arg\max_\theta\, \mathbb{E}_{q_t}[\log p(x, z \mid \theta)]")
+    st.latex(r"\log p(X|\theta_t) \;\ge\; \mathcal{L}(q_t, \theta_t) \;\ge\; \mathcal{L}(q_t, \theta_{t-1}) "
+             r"\;=\; \log p(X|\theta_{t-1})")
+    st.latex(rf"t = {t_it}:\qquad {ll_new:.4f} \;\ge\; {lm:.4f} \;\ge\; {le:.4f} \;=\; {ll_old:.4f}")
+    stats_t = trace.stats[t_it - 1]
     if model_name == "gmm1d":
-        dfig = lazy(emfig.data_1d_spec, x, theta_now.weights, theta_now.means, theta_now.variances, resp, title=title,
-                             xlabel=setup.data_title if setup.data_key != "synthetic" else "x", lang=lang(),
-                             height=DATA_HEIGHT)
+        st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\quad \pi_k = \frac{N_k}{N},\quad "
+                 r"\mu_k = \frac{1}{N_k}\sum_n q_{nk} x_n,\quad \sigma_k^2 = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2")
+        st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
     elif model_name == "gmm2d":
-        dfig = lazy(emfig.data_2d_spec, x, theta_now.weights, theta_now.means, theta_now.covariances, resp, title=title,
-                             lang=lang(), height=DATA_HEIGHT)
+        st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\ \pi_k = \tfrac{N_k}{N},\ "
+                 r"\mu_k = \tfrac{1}{N_k}\sum_n q_{nk} x_n,\ \Sigma_k = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top")
+        st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
     elif model_name == "coins":
-        dfig = lazy(emfig.coins_split_spec, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
+        h, n = np.asarray(stats_t["heads"]), np.asarray(stats_t["tosses"])
+        parts = [rf"p_{k + 1} = \tfrac{{{h[k]:.2f}}}{{{h[k]:.2f} + {n[k] - h[k]:.2f}}} = {h[k] / n[k]:.4f}"
+                 for k in range(h.size) if n[k] > 0]
+        st.latex(r"\text{" + t("M-step here") + r": } p_k = \frac{\sum_n q_{nk} h_n}{\sum_n q_{nk} t_n}:\quad " + r",\quad ".join(parts))
     else:
-        dfig = lazy(emfig.linkage_split_spec, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
-                                   title=title, lang=lang(), height=DATA_HEIGHT)
-    show(dfig, key="em_data", alt=t("The data at the current half-step, coloured by q(z)."))
-    if model_name == "gmm1d":
-        prose(t("Bars: the data. Coloured: π_k N(x | μ_k, σ²_k) at θ; black: their sum p(x|θ). Dots below: "
-                "the points, coloured by q(z) (the component colours mixed in proportion)."), caption=True)
-    elif model_name == "gmm2d":
-        prose(t("Points coloured by q(z) (the component colours mixed in proportion); ellipses: 2σ of each "
-                "component at θ; crosses: the means."), caption=True)
-    if model_name == "coins" and resp is not None:
-        table = {t("set"): [str(i + 1) for i in range(len(x))] + [t("total")]}
-        for k in range(resp.shape[1]):
-            eh, et = resp[:, k] * x[:, 0], resp[:, k] * (x[:, 1] - x[:, 0])
-            table[f"{t('coin')} {k + 1}: H"] = np.append(eh, eh.sum()).round(2)
-            table[f"{t('coin')} {k + 1}: T"] = np.append(et, et.sum()).round(2)
-        st.dataframe(pd.DataFrame(table), hide_index=True, key="em_coins_table")
+        y = np.asarray(x).ravel()
+        th_old, ez = float(trace.params[t_it - 1].theta[0]), float(stats_t["z"])
+        th_new = float(trace.params[t_it].theta[0])
+        st.latex(rf"\text{{{t('E-step here')}: }} E[z] = y_1\,\frac{{\theta/4}}{{1/2+\theta/4}} = {y[0]:g}\cdot"
+                 rf"\frac{{{th_old / 4:.4f}}}{{{0.5 + th_old / 4:.4f}}} = {ez:.4f}")
+        st.latex(rf"\text{{{t('M-step here')}: }} \theta_{{t}} = \frac{{E[z] + y_4}}{{E[z] + y_2 + y_3 + y_4}} = "
+                 rf"\frac{{{ez + y[3]:.4f}}}{{{ez + y[1] + y[2] + y[3]:.4f}}} = {th_new:.6f}")
+    with st.expander(t("Exact values at this half-step"), expanded=False):
+        lines = [f"{t('half-step')} = {s_now} ({emfig.step_label(s_now, trace, lang())})",
+                 f"log p(X|theta) = {log_p_now!r}",
+                 f"L(q, theta) = {'—' if kind == 'start' else repr(bound_now)}",
+                 f"{t('gap')} (KL) = {'—' if kind == 'start' else repr(log_p_now - bound_now)}",
+                 f"theta = {short_theta(trace.params[ti])}"]
+        st.text("\n".join(lines))
+    show_code(vc.run_em, ev.coordinate_frames)
 
-# ---- the formulas, with the numbers of this iteration ---------------------------------------------
-prose(t("**E-step**: q becomes the exact posterior p(Z|X, θ), so the bound L(q, θ) touches log p(X|θ) at the "
-              "current θ. **M-step**: θ jumps to the maximum of that bound, so log p can only go up. Every curve and "
-              "number on this page is computed exactly from the model and the data."))
-t_it = max(qi or 0, 1)
-ll_old, ll_new = float(trace.log_likelihood[t_it - 1]), float(trace.log_likelihood[t_it])
-le, lm = float(trace.elbo_after_e[t_it - 1]), float(trace.elbo_after_m[t_it - 1])
-st.latex(r"\text{" + t("E-step") + r": } q_t(z) = p(z \mid x, \theta_{t-1}) \qquad "
-         r"\text{" + t("M-step") + r": } \theta_t = \arg\max_\theta\, \mathbb{E}_{q_t}[\log p(x, z \mid \theta)]")
-st.latex(r"\log p(X|\theta_t) \;\ge\; \mathcal{L}(q_t, \theta_t) \;\ge\; \mathcal{L}(q_t, \theta_{t-1}) "
-         r"\;=\; \log p(X|\theta_{t-1})")
-st.latex(rf"t = {t_it}:\qquad {ll_new:.4f} \;\ge\; {lm:.4f} \;\ge\; {le:.4f} \;=\; {ll_old:.4f}")
-stats_t = trace.stats[t_it - 1]
-if model_name == "gmm1d":
-    st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\quad \pi_k = \frac{N_k}{N},\quad "
-             r"\mu_k = \frac{1}{N_k}\sum_n q_{nk} x_n,\quad \sigma_k^2 = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2")
-    st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
-elif model_name == "gmm2d":
-    st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\ \pi_k = \tfrac{N_k}{N},\ "
-             r"\mu_k = \tfrac{1}{N_k}\sum_n q_{nk} x_n,\ \Sigma_k = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top")
-    st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
-elif model_name == "coins":
-    h, n = np.asarray(stats_t["heads"]), np.asarray(stats_t["tosses"])
-    parts = [rf"p_{k + 1} = \tfrac{{{h[k]:.2f}}}{{{h[k]:.2f} + {n[k] - h[k]:.2f}}} = {h[k] / n[k]:.4f}"
-             for k in range(h.size) if n[k] > 0]
-    st.latex(r"\text{" + t("M-step here") + r": } p_k = \frac{\sum_n q_{nk} h_n}{\sum_n q_{nk} t_n}:\quad " + r",\quad ".join(parts))
-else:
-    y = np.asarray(x).ravel()
-    th_old, ez = float(trace.params[t_it - 1].theta[0]), float(stats_t["z"])
-    th_new = float(trace.params[t_it].theta[0])
-    st.latex(rf"\text{{{t('E-step here')}: }} E[z] = y_1\,\frac{{\theta/4}}{{1/2+\theta/4}} = {y[0]:g}\cdot"
-             rf"\frac{{{th_old / 4:.4f}}}{{{0.5 + th_old / 4:.4f}}} = {ez:.4f}")
-    st.latex(rf"\text{{{t('M-step here')}: }} \theta_{{t}} = \frac{{E[z] + y_4}}{{E[z] + y_2 + y_3 + y_4}} = "
-             rf"\frac{{{ez + y[3]:.4f}}}{{{ez + y[1] + y[2] + y[3]:.4f}}} = {th_new:.6f}")
-with st.expander(t("Exact values at this half-step"), expanded=False):
-    lines = [f"{t('half-step')} = {s_now} ({emfig.step_label(s_now, trace, lang())})",
-             f"log p(X|theta) = {log_p_now!r}",
-             f"L(q, theta) = {'—' if kind == 'start' else repr(bound_now)}",
-             f"{t('gap')} (KL) = {'—' if kind == 'start' else repr(log_p_now - bound_now)}",
-             f"theta = {short_theta(trace.params[ti])}"]
-    st.text("\n".join(lines))
-show_code(vc.run_em, ev.coordinate_frames)
+    # ---- the whole run --------------------------------------------------------------------------------
+    st.subheader(t("The whole run"))
+    r1, r2 = st.columns([3, 2], gap="medium")
+    with r1:
+        distance = st.checkbox(t("Plot the distance to the final log p on a log scale"), key="em_trace_log", bind="query-params")
+        # built once per run; each half-step only moves its dashed line (emfig.at_step)
+        show(lazy(emfig.trace_spec, trace, None, distance=distance, lang=lang()).then(emfig.at_step, s_now),
+             key="em_trace",
+             alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
+    with r2:
+        header, rows = ev.trace_table(model, trace)
+        table = pd.DataFrame(rows, columns=header)
+        labels = {"log_likelihood": "log p(X|θ_t)", "elbo_after_e": t("L after the E-step"),
+                  "elbo_after_m": t("L after the M-step"), "kl_gap_after_m": t("KL gap after the M-step")}
+        st.dataframe(table, hide_index=True, height=360, key="em_table",
+                     column_config={"iteration": st.column_config.NumberColumn("t", format="%d"),
+                                    **{c: st.column_config.NumberColumn(labels.get(c) or coordinate_label(c))
+                                       for c in header[1:]}})
+        st.download_button(t("Download the trace (CSV)"), csv_text(model_name, x, init, fixed),
+                           file_name=f"em_trace_{model_name}.csv", mime="text/csv", key="em_download")
 
-# ---- the whole run --------------------------------------------------------------------------------
-st.subheader(t("The whole run"))
-r1, r2 = st.columns([3, 2], gap="medium")
-with r1:
-    distance = st.checkbox(t("Plot the distance to the final log p on a log scale"), key="em_trace_log", bind="query-params")
-    # built once per run; each half-step only moves its dashed line (emfig.at_step)
-    show(lazy(emfig.trace_spec, trace, None, distance=distance, lang=lang()).then(emfig.at_step, s_now),
-         key="em_trace",
-         alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
-with r2:
-    header, rows = ev.trace_table(model, trace)
-    table = pd.DataFrame(rows, columns=header)
-    labels = {"log_likelihood": "log p(X|θ_t)", "elbo_after_e": t("L after the E-step"),
-              "elbo_after_m": t("L after the M-step"), "kl_gap_after_m": t("KL gap after the M-step")}
-    st.dataframe(table, hide_index=True, height=360, key="em_table",
-                 column_config={"iteration": st.column_config.NumberColumn("t", format="%d"),
-                                **{c: st.column_config.NumberColumn(labels.get(c) or coordinate_label(c))
-                                   for c in header[1:]}})
-    st.download_button(t("Download the trace (CSV)"), csv_text(model_name, x, init, fixed),
-                       file_name=f"em_trace_{model_name}.csv", mime="text/csv", key="em_download")
+
+half_steps(setup, init, fixed, trace, STEP_KEY)
+
+
 
 # ---- several starts -------------------------------------------------------------------------------
 # Each of the last two sections is a fragment: its own controls rerun only that section (the run above,

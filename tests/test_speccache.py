@@ -238,18 +238,23 @@ def test_an_object_shared_by_many_specs_is_not_counted_in_each():
 
 
 def _page_constants(tree) -> set[str]:
-    """Names a page binds once and for all: imports, functions, classes and UPPER_CASE constants."""
+    """Names a page binds once and for all: imports, functions, classes, and UPPER_CASE names assigned
+    from those alone (``GRID = 300``, not ``STEP_KEY = f"em_step_{run_id}"``, which changes with the run)."""
     import ast
-    names: set[str] = set()
+    import builtins
+    names: set[str] = set(dir(builtins))
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
-            names.update(t.id for t in flat if isinstance(t, ast.Name) and t.id.isupper())
+            used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            bound_in_value = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            if used - bound_in_value <= names:  # (names bound inside a comprehension are its own)
+                names.update(t.id for t in flat if isinstance(t, ast.Name) and t.id.isupper())
     return names
 
 
@@ -258,16 +263,16 @@ def test_cached_page_functions_read_only_arguments_constants_and_imports(page):
     """A page's ``@cache_data`` function keeps the globals of the run that first defined it
     (``pages._common.cache_data``), and Streamlit's key holds only its arguments. A body that reads a
     page variable (``params``, ``model``, ``x``…) would compute from a stale value: it must be an argument.
-    (This caught ``compute_family`` reading ``params`` after its argument became ``held``.)"""
+    (This caught ``compute_family`` reading ``params`` after its argument became ``held``.) A fragment
+    reruns alone with the arguments of the last full run: the same rule keeps it honest."""
     import ast
-    import builtins
     import symtable
     src = (ROOT / "pages" / page).read_text(encoding="utf-8")
     tree = ast.parse(src)
-    allowed = _page_constants(tree) | set(dir(builtins))
+    allowed = _page_constants(tree)
     top = symtable.symtable(src, page, "exec")
     cached = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and any(
-        "cache_data" in ast.unparse(d) for d in n.decorator_list)]
+        "cache_data" in ast.unparse(d) or "fragment" in ast.unparse(d) for d in n.decorator_list)]
 
     def free_globals(table) -> set[str]:
         out = {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}

@@ -2,8 +2,9 @@
 M-step jumps to its maximum θ_t — live and exact for every model.
 
 The EM trace is computed once per start (``run_em``, cached); the E-step and M-step
-buttons and the scrubber only move an index into it. The Play button animates
-precomputed plotly frames in the browser, without a server round trip per frame.
+buttons and the scrubber only move an index into it, and rerun only their section (a
+fragment). The Play button animates precomputed plotly frames in the browser, without a
+server round trip per frame.
 """
 from __future__ import annotations
 
@@ -480,7 +481,6 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
 
 
 half_steps(setup, init, fixed, trace, STEP_KEY)
-
 
 
 # ---- several starts -------------------------------------------------------------------------------

@@ -956,7 +956,7 @@ def kl_mixture_q_quad(model: Model, fit: MixtureFit, ev: Evidence | None = None)
 
     def integrand(z):
         lq = float(fit.logpdf(z))
-        return math.exp(lq) * (lq - float(model.log_joint(z)) + ev.log_evidence)
+        return math.exp(lq) * (lq - model.log_joint_scalar(z) + ev.log_evidence)
 
     lo = float(np.min(fit.means - 12.0 * fit.sds))
     hi = float(np.max(fit.means + 12.0 * fit.sds))

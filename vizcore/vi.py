@@ -19,8 +19,9 @@ Contents
 Models            :class:`LinearGaussian` (1-D factor analysis, Gaussian posterior,
                   closed forms), :class:`PoissonLogNormal` (Poisson counts with a
                   Gaussian prior on the log-rate, skewed posterior). Each supplies
-                  ``log_joint(z)``, ``grad_log_joint(z)``, ``hess_log_joint(z)``,
-                  ``theta`` / ``with_theta``.
+                  ``log_joint(z)`` (and ``log_joint_scalar`` for quadrature),
+                  ``grad_log_joint(z)``, ``hess_log_joint(z)``, ``expected_log_joint(m, s)``
+                  (E_q[log p(x, z)] for a Gaussian q, in closed form), ``theta`` / ``with_theta``.
 Exact answers     :func:`evidence` (log p(x), posterior mean and variance by
                   ``scipy.integrate.quad``), :func:`posterior_pdf`.
 Gaussian q        :func:`elbo_gaussian` (closed form), :func:`elbo_grid`,
@@ -161,9 +162,12 @@ class LinearGaussian:
         return -0.5 * z * z - 0.5 * _LOG_2PI - 0.5 * n * (_LOG_2PI + math.log(v)) - 0.5 * sq / v
 
     def log_joint_scalar(self, z: float) -> float:
-        """:meth:`log_joint` at one float, with ``math`` (quadrature calls it thousands of times)."""
+        """:meth:`log_joint` at one float, with ``math`` (quadrature calls it thousands of times).
+
+        Products, not ``** 2``: a float's power raises OverflowError where numpy gives inf."""
         w, v, n = self.loading, self.noise_var, self._n
-        sq = self._sum_r2 - 2.0 * w * z * self._sum_r + n * (w * z) ** 2
+        wz = w * z
+        sq = self._sum_r2 - 2.0 * wz * self._sum_r + n * (wz * wz)
         return -0.5 * z * z - 0.5 * _LOG_2PI - 0.5 * n * (_LOG_2PI + math.log(v)) - 0.5 * sq / v
 
     def expected_log_joint(self, m, s):
@@ -266,7 +270,8 @@ class PoissonLogNormal:
         """:meth:`log_joint` at one float, with ``math`` (quadrature calls it thousands of times)."""
         mu, v = self.prior_mean, self.prior_var
         rate = math.exp(z) if z < 709.0 else math.inf  # math.exp raises where numpy gives inf
-        return (-0.5 * (_LOG_2PI + math.log(v)) - 0.5 * (z - mu) ** 2 / v
+        d = z - mu  # (and d * d, not d ** 2, which raises too)
+        return (-0.5 * (_LOG_2PI + math.log(v)) - 0.5 * (d * d) / v
                 + self._sum * z - self._n * rate - self._log_fact)
 
     def expected_log_joint(self, m, s):

@@ -173,7 +173,9 @@ def test_the_half_step_is_in_the_address(page, server):
 
 def test_every_click_moves_the_address_and_the_link_reopens_there(page, server):
     """E-step, M-step, E-step: the address follows each click (it once stayed at the first one, so a copied
-    link reopened another half-step), and the copied link opens at the half-step on screen."""
+    link reopened another half-step), and the copied link opens at the half-step on screen. The buttons rerun
+    the half-step fragment, where Streamlit's own binding writes the address; the full-run path of the same
+    bug is covered by variational EM's "Step" (test_browser_variational.py)."""
     for i, label in enumerate(("E-step", "M-step", "E-step"), start=1):
         _click(page, label)
         param, value = page.url.split("?")[1].split("=")

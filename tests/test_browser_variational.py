@@ -119,3 +119,26 @@ def test_moving_the_q_slider_redraws_the_heatmap(page, server):
     _no_errors(page, server)
 
 
+
+
+def test_the_address_follows_each_step_of_variational_em_and_reopens_there(page, server):
+    """"Step" sets the bound iteration slider in a callback. The page's pre-run sync
+    (``pages/_url_state``) used to update the server's copy of the address to that value, so Streamlit saw
+    nothing to send: after three clicks the address still said t = 1, and a copied link reopened another view."""
+    _open(page, server)
+    _tab(page, 5)
+    wait_settled(page, 60000)
+    slider = page.locator(".st-key-vi_vem_t input[type=range]").first
+    for i in range(1, 4):
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.wait_for_timeout(300)
+        wait_settled(page, 60000)
+        page.wait_for_function("(i) => new URLSearchParams(location.search).get('vi_vem_t') === String(i)",
+                               arg=i, timeout=15000)
+        assert slider.input_value() == str(i)
+    url = page.url
+    page.goto(url, wait_until="domcontentloaded")
+    wait_settled(page, 60000)
+    page.wait_for_function("() => { const s = document.querySelector('.st-key-vi_vem_t input[type=range]');"
+                           " return s !== null && s.value === '3'; }", timeout=60000)
+    _no_errors(page, server)

@@ -176,7 +176,8 @@ class LinearGaussian:
         log p(x, z) is quadratic in z, so E_q[log p(x, z)] = log p(x, m) + ½ s² d²/dz² log p(x, z).
         """
         m, s = np.asarray(m, dtype=float), np.asarray(s, dtype=float)
-        return self.log_joint(m) - 0.5 * s * s * (1.0 + self._n * self.loading ** 2 / self.noise_var)
+        w = self.loading
+        return self.log_joint(m) - 0.5 * s * s * (1.0 + self._n * (w * w) / self.noise_var)
 
     def grad_log_joint(self, z):
         """d/dz log p(x, z) = -z + (w/σ²) Σ_i (x_i - b - w z)."""
@@ -269,7 +270,10 @@ class PoissonLogNormal:
     def log_joint_scalar(self, z: float) -> float:
         """:meth:`log_joint` at one float, with ``math`` (quadrature calls it thousands of times)."""
         mu, v = self.prior_mean, self.prior_var
-        rate = math.exp(z) if z < 709.0 else math.inf  # math.exp raises where numpy gives inf
+        try:
+            rate = math.exp(z)
+        except OverflowError:  # math.exp raises where numpy gives inf
+            rate = math.inf
         d = z - mu  # (and d * d, not d ** 2, which raises too)
         return (-0.5 * (_LOG_2PI + math.log(v)) - 0.5 * (d * d) / v
                 + self._sum * z - self._n * rate - self._log_fact)

@@ -152,6 +152,55 @@ def test_log_marginal_batch_equals_per_point(model, name, values, monkeypatch):
     np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
 
 
+def test_two_term_log_sum_against_scipy_with_the_edge_conventions():
+    """The one-exp sum of two terms (a curve moving one of two components, or one component with the
+    others summed once) gives scipy's log-sum-exp, and −∞ / NaN exactly where logsumexp_last does."""
+    from scipy.special import logsumexp
+
+    from vizcore.inference import logsumexp_last
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(scale=300.0, size=(2, 7, 40))
+    a[1, 3] = -np.inf                 # impossible under one term: the other one carries the point
+    a[2, 4] = b[2, 4] = -np.inf       # impossible under both: the row is −∞
+    a[3, 5] = np.nan                  # an invalid θ: NaN
+    a[4], b[4] = 700.0, 705.0         # near exp's overflow: shifted, so still exact
+    a[5], b[5] = -1e300, -1e300 + 1e285  # huge magnitudes
+    lj = np.stack([a, b], -1)
+    got = vv._log_add_rows(lj, None)
+    want = logsumexp_last(lj).sum(-1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got[np.isinf(want)], want[np.isinf(want)])
+    assert np.isneginf(got[2]) and np.isnan(got[3])
+    ok = np.isfinite(want)
+    assert ok.sum() == 5
+    np.testing.assert_allclose(got[ok], logsumexp(lj[ok], axis=-1).sum(-1), rtol=1e-13)
+    # one moving component and the still ones' log-sum (one row of it, shared by every θ)
+    extra = b[0]
+    got = vv._log_add_rows(lj[..., :1], extra)
+    want = logsumexp_last(lj[..., :1], extra).sum(-1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = np.isfinite(want)
+    assert ok.sum() == 6
+    both = np.stack([a[ok], np.broadcast_to(extra, a[ok].shape)], -1)
+    np.testing.assert_allclose(got[ok], logsumexp(both, axis=-1).sum(-1), rtol=1e-13)
+
+
+def test_log_marginal_batch_of_a_point_impossible_under_every_component():
+    """A datum that every component gives density 0 (its squared distance overflows): log p = −∞ along
+    the curve, as log_marginal says, whichever path (two terms or more) sums it."""
+    m = vc.get_model("gmm1d")
+    x = np.array([0.0, 0.1, 1e200])
+    for k in (2, 3):
+        p = m.make_params(weights=np.full(k, 1.0 / k), means=np.arange(k, dtype=float), variances=np.ones(k))
+        b = vc.vary(m, p, "means[0]", [-1.0, 0.5, 2.0])
+        got = vc.log_marginal_batch(m, x, b)
+        assert np.all(np.isneginf(got))
+        np.testing.assert_array_equal(got, [vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+        # without the far point: finite, and equal to the per-θ computation
+        got = vc.log_marginal_batch(m, x[:2], b)
+        np.testing.assert_allclose(got, [vc.log_marginal(m, x[:2], q) for q in _batch_list(m, b)], rtol=1e-13)
+
+
 # ---------------------------------------------------------------------------------
 # bounds over a batch
 # ---------------------------------------------------------------------------------

@@ -131,6 +131,24 @@ def test_a_component_with_no_data_gets_weight_zero_and_keeps_its_place():
     assert abs(end.weights[:2].sum() - 1) < 1e-12
 
 
+def test_a_component_whose_share_underflows_keeps_the_m_step_monotone():
+    """Found by the fuzz test: a weight of 2e-311 leaves a responsibility near 1e-323, and N_k / N then
+    underflows to 0. The M-step keeps that weight at the smallest positive number, so L(q, θ) does not
+    fall to −∞ (the bound after the M-step is at least the one after the E-step, and at most log p)."""
+    m = vc.get_model("gmm1d")
+    init = m.make_params(weights=[0.0, 0.0, 1.0, 0.0, 2.225073858507e-311, 0.0], means=[0.0, 0.0, 6.0, 0.0, 546.0, 0.0],
+                         variances=[1.0, 1.0, 4.0, 1.0, 4987.0, 1.0])
+    x = np.array([0.0, 1.0, 1.0])
+    q = vc.posterior(m, x, init)
+    assert 0 < q[:, 4].sum() < 1e-320  # the case: a share N_k that N_k / N loses
+    tr = vc.run_em(m, x, init, max_iter=5)
+    assert np.all(np.isfinite(tr.elbo_after_m)) and np.all(np.isfinite(tr.elbo_after_e))
+    for t in range(tr.n_iter):
+        assert tr.elbo_after_e[t] <= tr.elbo_after_m[t] + 1e-12
+        assert tr.elbo_after_m[t] <= tr.log_likelihood[t + 1] + 1e-12
+    assert np.all(tr.params[1].weights[q.sum(0) > 0] > 0)
+
+
 @pytest.mark.parametrize("model_name,x", [
     ("gmm1d", np.full(10, 7.0)), ("gmm2d", np.tile([1.0, -2.0], (10, 1))), ("gmm1d", np.array([1.0, 5.0])),
     ("gmm2d", np.stack([np.arange(6.0), 2 * np.arange(6.0) + 1], 1)), ("coins", np.tile([3.0, 10.0], (4, 1))),

@@ -276,6 +276,9 @@ def _m_step_weights(nk, old, fixed_mask):
     total = nk[free].sum()
     share = nk[free] if total > 0 else np.ones(free.sum())  # no data on the free components: share equally
     w[free] = mass * share / share.sum()
+    # A component with some responsibility keeps a positive weight even where N_k / N underflows (N_k near
+    # 1e-323): otherwise N_k log w_k = −∞ and the M-step would lower the bound it maximises.
+    w[free] = np.where((share > 0) & (w[free] == 0) & (mass > 0), np.nextafter(0.0, 1.0), w[free])
     return w
 
 

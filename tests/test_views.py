@@ -201,6 +201,57 @@ def test_log_marginal_batch_of_a_point_impossible_under_every_component():
         np.testing.assert_allclose(got, [vc.log_marginal(m, x[:2], q) for q in _batch_list(m, b)], rtol=1e-13)
 
 
+PER_COMPONENT_PLANES = [
+    # (model, parameters, x-axis, its values, y-axis, its values): the two axes in different components
+    ("gmm1d", dict(weights=[.5, .5], means=[55, 80], variances=[25, 25]), "means[0]", np.linspace(45, 90, 7),
+     "means[1]", np.linspace(45, 90, 6)),
+    ("gmm1d", dict(weights=[.3, .3, .4], means=[50, 65, 80], variances=[25, 30, 36]), "means[0]",
+     np.linspace(45, 90, 5), "variances[2]", np.linspace(4, 90, 4)),  # the third component summed once
+    ("gmm1d", dict(weights=[.5, .5], means=[55, 80], variances=[1e-4, 1e-4]), "means[0]", np.linspace(50, 90, 5),
+     "means[1]", np.linspace(50, 90, 5)),  # every term tiny somewhere: summed in log space
+    ("gmm1d", dict(weights=[.5, .5], means=[55, 80], variances=[1e-4, 1e-4]), "variances[0]",
+     np.array([1e-4, 1e-2, 1.0, 100.0]), "variances[1]", np.array([1e-4, 1e-2, 1.0, 100.0])),  # some rows each way
+    ("gmm2d", dict(weights=[.4, .6], means=[[2.0, 55.0], [4.5, 80.0]],
+                   covariances=[[[0.3, 0.5], [0.5, 40.0]], [[0.3, 0.5], [0.5, 40.0]]]),
+     "means[0][0]", np.linspace(1.5, 5, 5), "means[1][1]", np.linspace(50, 90, 4)),
+    ("coins", dict(weights=[.5, .5], heads_probs=[.6, .5]), "heads_probs[0]", np.linspace(.05, .95, 6),
+     "heads_probs[1]", np.linspace(.05, .95, 5)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PER_COMPONENT_PLANES)))
+def test_plane_over_two_components_equals_per_point(case, monkeypatch):
+    """A plane whose axes belong to two components tabulates each component once per value and adds the
+    tables (in linear space, or in log space where a term is tiny): the same log p as θ by θ."""
+    name, params, nx, vx, ny, vy = PER_COMPONENT_PLANES[case]
+    m, x, _ = _case(name)
+    p = m.make_params(**params)
+    coords = m.coordinates(p)
+    if nx not in coords or ny not in coords:
+        pytest.skip(f"{name} has no coordinates {nx}, {ny}")
+    b = vc.plane(m, p, nx, vx, ny, vy)
+    calls = []
+    real = vv._combine
+    monkeypatch.setattr(vv, "_combine", lambda *a: calls.append(1) or real(*a))
+    got = vc.log_marginal_batch(m, x, b)
+    assert calls, "the plane did not take the per-component path"
+    expected = np.array([vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+    assert np.all(np.isfinite(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_plane_over_two_components_keeps_nan_for_an_invalid_theta():
+    m, x, p = _case("gmm1d")
+    b = vc.plane(m, p, "means[0]", np.linspace(45, 90, 4), "means[1]", np.linspace(45, 90, 4))
+    means = np.array(b.means)
+    means[5, 0] = np.nan  # one invalid θ (its value of μ₁ is shared by no other grid point)
+    b = m.Params(weights=b.weights, means=means, variances=b.variances)
+    got = vc.log_marginal_batch(m, x, b)
+    assert np.isnan(got[5]) and np.all(np.isfinite(np.delete(got, 5)))
+    expected = np.array([vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+    np.testing.assert_allclose(np.delete(got, 5), np.delete(expected, 5), rtol=1e-12)
+
+
 # ---------------------------------------------------------------------------------
 # bounds over a batch
 # ---------------------------------------------------------------------------------

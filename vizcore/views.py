@@ -30,6 +30,8 @@ from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last
 # (Before that sum, with more temporaries per block: 27 ms at 16,000, 80 ms at 24,000, 145 ms in
 # blocks of 2,000,000.) bench/README.md, eighth session.
 CHUNK_ELEMENTS = 24_000
+# At most this many (distinct component value × N) log densities are tabulated for a plane (32 MB).
+PER_COMPONENT_ELEMENTS = 4_000_000
 
 
 def _values(values, name="values"):
@@ -132,7 +134,9 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
 
     Components whose parameters are the same for every θ_g (all but one when a curve moves one
     mean or variance) are summed once, and each θ_g adds only the components it moves: the same
-    sums, about half the work for two components.
+    sums, about half the work for two components. Over a plane whose axes move two different
+    components, each component's log density is computed once per value it takes (side + side
+    values, not side × side) and the grid adds them (:func:`_per_component`, :func:`_combine`).
     """
     model = _model(model)
     x = model.validate_data(x)
@@ -145,6 +149,10 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             rest = logsumexp_last(model.log_joint(x, still))  # (N,)
         batch = model.Params(**{n: getattr(batch, n)[:, moving] for n in names})
+    if moving is not None:
+        per = _per_component(model, x, batch, g)
+        if per is not None:  # a plane over two components: each component's few values, combined
+            return _combine(per, rest, g, len(x))
     k = model.n_latent(x) or batch.weights.shape[-1]
     rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
     step = max(1, CHUNK_ELEMENTS // (rows * k))
@@ -161,6 +169,85 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
                 else:
                     out[s:s + step] += logsumexp_last(lj, extra).sum(-1)
     return out
+
+
+def _per_component(model, x, batch, g: int):
+    """[(log_joint of component c at each of its distinct parameter values (U_c, N), index (G,) of θ_g's
+    value in it)] for the batch's components, or None when that would not save work.
+
+    Over a plane whose two axes belong to different components (μ₁ × μ₂, say), component 1 takes only
+    the grid's x values and component 2 its y values: side + side log densities per point instead of
+    side × side. A curve (every θ_g its own value) or a large N × U (memory) returns None.
+    """
+    names = model.param_names
+    k = batch.weights.shape[-1]
+    if k < 2:
+        return None
+    found = []
+    for c in range(k):
+        values = np.concatenate([getattr(batch, n)[:, c].reshape(g, -1) for n in names], axis=1)
+        _, first, index = np.unique(values, axis=0, return_index=True, return_inverse=True)
+        found.append((first, index.reshape(g)))
+    distinct = sum(f.size for f, _ in found)
+    if 2 * distinct > g * k or distinct * len(x) > PER_COMPONENT_ELEMENTS:
+        return None
+    out = []
+    for c, (first, index) in enumerate(found):
+        one = model.Params(**{n: getattr(batch, n)[first][:, c:c + 1] for n in names})
+        table = np.empty((first.size, len(x)))
+        step = max(1, CHUNK_ELEMENTS // len(x))
+        with np.errstate(invalid="ignore"):
+            for s in range(0, first.size, step):
+                sub = model.Params(**{n: getattr(one, n)[s:s + step] for n in names})
+                table[s:s + step] = model.log_joint(x, sub)[..., 0]
+        out.append((table, index))
+    return out
+
+
+def _combine(per, rest, g: int, n: int) -> np.ndarray:
+    """Σ_n log(Σ_c e^(table_c[index_c[g], n]) (+ e^rest_n)) for every θ_g (see :func:`_per_component`).
+
+    Each table is exponentiated once, shifted by the largest log density of its data point, so a grid
+    point costs one addition per component and one log per data point, and no exp. Where every term of
+    some data point is then below :data:`_TINY` (a number that has lost precision, or 0), the grid
+    point is summed in log space instead, exactly as a curve is (:func:`_log_add_rows`).
+    """
+    shift = np.fmax.reduce([np.fmax.reduce(t, axis=0) for t, _ in per] + ([rest] if rest is not None else []))  # (N,)
+    shift[~np.isfinite(shift)] = 0.0
+    with np.errstate(invalid="ignore", under="ignore"):
+        lin = [np.exp(t - shift) for t, _ in per]
+        lin_rest = None if rest is None else np.exp(rest - shift)
+    # a grid point is safe when one of its terms is never tiny, over all N data points
+    safe = np.zeros(g, dtype=bool) if lin_rest is None or not np.all(lin_rest >= _TINY) else np.ones(g, dtype=bool)
+    for e, (_, index) in zip(lin, per):
+        safe |= np.all(e >= _TINY, axis=1)[index]
+    out = np.empty(g)
+    base = float(shift.sum())
+    step = max(1, CHUNK_ELEMENTS // n)
+    ok = np.flatnonzero(safe)
+    for s in range(0, ok.size, step):
+        rows = ok[s:s + step]
+        acc = np.take(lin[0], per[0][1][rows], axis=0)
+        tmp = np.empty_like(acc)
+        for e, (_, index) in zip(lin[1:], per[1:]):
+            np.take(e, index[rows], axis=0, out=tmp)
+            acc += tmp
+        if lin_rest is not None:
+            acc += lin_rest
+        np.log(acc, out=acc)
+        out[rows] = acc.sum(-1) + base
+    for rows in np.array_split(np.flatnonzero(~safe), max(1, int(np.ceil((~safe).sum() / step)))):
+        if rows.size:
+            lj = np.moveaxis(np.stack([np.take(t, index[rows], axis=0) for t, index in per]), 0, -1)
+            with np.errstate(invalid="ignore"):
+                out[rows] = _log_add_rows(lj, rest) if lj.shape[-1] + (rest is not None) == 2 \
+                    else logsumexp_last(lj, rest).sum(-1)
+    return out
+
+
+# Smallest term the plane's linear-space sum trusts: far above the subnormal range (2.2e-308), so every
+# term it adds has full precision or is negligible next to one that has.
+_TINY = 1e-280
 
 
 def _log_add_rows(lj, extra) -> np.ndarray:

@@ -19,6 +19,7 @@ import browser  # noqa: E402
 import load  # noqa: E402
 import run  # noqa: E402
 import server_work  # noqa: E402
+import margins  # noqa: E402
 
 
 def _row_ok(row):
@@ -163,3 +164,27 @@ def test_counting_proxy_forwards_and_counts_what_the_server_sends(tmp_path):
             assert len(body) < px.down < len(body) + 1000  # the body and its response headers
     finally:
         httpd.shutdown()
+
+
+@pytest.mark.browser
+def test_margins_probe_times_both_kinds_of_round():
+    """bench/margins.py on one page, two moves of each kind: both kinds of round are timed, and handing
+    plotly the margins it settled on does not start a loop of redraws (a new layout object each call did)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from browser_support import chromium_path, unavailable
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    if chromium_path() is None:
+        unavailable("no Chromium found (apt-get install -y chromium)")
+    with _serve.serve_app() as app, sync_playwright() as pw:
+        b = browser.launch(pw)
+        try:
+            r = margins.probe(b, app.url, "kl_divergence", moves=2, rounds=2)
+        finally:
+            b.close()
+    assert r["path"] == "kl_divergence" and "skipped" not in r
+    assert r["moves"][0] >= 1 and r["moves"][1] >= 1
+    assert 0 < r["as_sent_ms"] < 30_000 and 0 < r["fitted_ms"] < 30_000
+    assert r["pushed_per_move_fitted"] < 10

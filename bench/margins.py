@@ -73,7 +73,7 @@ def probe(browser, url: str, path: str, moves: int, rounds: int = 4, quiet_ms: i
         for r in range(rounds):
             fit = r % 2 == 1
             tab.page.evaluate(f"() => {{ window.__fit = {'true' if fit else 'false'}; }}")
-            for _ in range(max(1, moves // (rounds // 2))):
+            for _ in range(max(1, moves // max(1, rounds // 2))):
                 tab.page.evaluate("() => { window.__reactMs = 0; window.__pushed = 0; }")
                 if tab.press(0, quiet_ms) is None:
                     continue

@@ -156,19 +156,22 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
     k = model.n_latent(x) or batch.weights.shape[-1]
     rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
     step = max(1, CHUNK_ELEMENTS // (rows * k))
-    two = k + (rest is not None) == 2  # log p is a log-sum of two terms: one exp per entry, not two
     out = np.zeros(g)
     with np.errstate(invalid="ignore"):
         for s in range(0, g, step):
             sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in names})
             for r in range(0, len(x), rows):
                 lj = model.log_joint(x[r:r + rows], sub)
-                extra = None if rest is None else rest[r:r + rows]
-                if two:
-                    out[s:s + step] += _log_add_rows(lj, extra)
-                else:
-                    out[s:s + step] += logsumexp_last(lj, extra).sum(-1)
+                out[s:s + step] += _log_sum_rows(lj, None if rest is None else rest[r:r + rows])
     return out
+
+
+def _log_sum_rows(lj, extra) -> np.ndarray:
+    """Σ_n log Σ_k e^(lj[…, n, k]) (+ e^extra_n) for each row: two terms by :func:`_log_add_rows` (one
+    exp per entry, not two), more by :func:`~vizcore.inference.logsumexp_last`."""
+    if lj.shape[-1] + (extra is not None) == 2:
+        return _log_add_rows(lj, extra)
+    return logsumexp_last(lj, extra).sum(-1)
 
 
 def _per_component(model, x, batch, g: int):
@@ -218,7 +221,7 @@ def _combine(per, rest, g: int, n: int) -> np.ndarray:
         lin = [np.exp(t - shift) for t, _ in per]
         lin_rest = None if rest is None else np.exp(rest - shift)
     # a grid point is safe when one of its terms is never tiny, over all N data points
-    safe = np.zeros(g, dtype=bool) if lin_rest is None or not np.all(lin_rest >= _TINY) else np.ones(g, dtype=bool)
+    safe = np.full(g, lin_rest is not None and bool(np.all(lin_rest >= _TINY)))
     for e, (_, index) in zip(lin, per):
         safe |= np.all(e >= _TINY, axis=1)[index]
     out = np.empty(g)
@@ -236,12 +239,12 @@ def _combine(per, rest, g: int, n: int) -> np.ndarray:
             acc += lin_rest
         np.log(acc, out=acc)
         out[rows] = acc.sum(-1) + base
-    for rows in np.array_split(np.flatnonzero(~safe), max(1, int(np.ceil((~safe).sum() / step)))):
-        if rows.size:
-            lj = np.moveaxis(np.stack([np.take(t, index[rows], axis=0) for t, index in per]), 0, -1)
-            with np.errstate(invalid="ignore"):
-                out[rows] = _log_add_rows(lj, rest) if lj.shape[-1] + (rest is not None) == 2 \
-                    else logsumexp_last(lj, rest).sum(-1)
+    rest_of = np.flatnonzero(~safe)
+    for s in range(0, rest_of.size, step):
+        rows = rest_of[s:s + step]
+        lj = np.moveaxis(np.stack([np.take(t, index[rows], axis=0) for t, index in per]), 0, -1)
+        with np.errstate(invalid="ignore"):
+            out[rows] = _log_sum_rows(lj, rest)
     return out
 
 

@@ -55,6 +55,52 @@ def test_logsumexp_last_edge_rows():
     assert got[4] == pytest.approx(1000.0 + np.log(2.0), abs=1e-12)
 
 
+@pytest.mark.parametrize("top", [2.0, 3.0, 7.0, 1000.0])
+def test_sum_log_by_block_products(top):
+    """Σ log y from the logs of block products: the sum of the logs to rounding, for every length around
+    a block's size, and no overflow at the top of the range (every y = top: the largest products)."""
+    from vizcore.inference import sum_log
+    rng = np.random.default_rng(int(top))
+    block = int(1000 / np.log2(top))
+    for n in (1, block - 1, block, block + 1, 3 * block + 5, 10_000):
+        y = 1.0 + (top - 1.0) * rng.random((3, n))
+        y[1] = top  # the largest product a block can have
+        y[2, ::2] = 1.0
+        got = sum_log(y, top)
+        want = np.log(y).sum(-1)
+        assert got.shape == (3,)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        assert np.all(np.isfinite(got))
+
+
+def test_sum_log_edge_values_mean_what_the_logs_mean():
+    from vizcore.inference import sum_log
+    y = np.ones((4, 2500))
+    y[0, 7] = 0.0            # a point impossible under every term: −∞
+    y[1, 1800] = np.nan      # an invalid θ: NaN
+    y[2, 30] = np.inf        # +∞
+    y[3] = 2.0
+    got = sum_log(y, 2.0)
+    assert got[0] == -np.inf and np.isnan(got[1]) and got[2] == np.inf
+    assert got[3] == pytest.approx(2500 * np.log(2.0), rel=1e-14)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6, 7, 12])
+def test_sum_logsumexp_last_against_scipy(k):
+    from vizcore.inference import logsumexp_last, sum_logsumexp_last
+    rng = np.random.default_rng(k)
+    a = rng.normal(0.0, 300.0, (4, 2345, k))
+    a[..., 0][rng.random((4, 2345)) < 0.3] = -np.inf
+    extra = rng.normal(0.0, 300.0, 2345)
+    np.testing.assert_allclose(sum_logsumexp_last(a), logsumexp(a, axis=-1).sum(-1), rtol=1e-13)
+    both = np.concatenate([np.broadcast_to(extra[:, None], a.shape[:-1] + (1,)), a], -1)
+    np.testing.assert_allclose(sum_logsumexp_last(a, extra), logsumexp(both, axis=-1).sum(-1), rtol=1e-13)
+    a[1, 5] = -np.inf  # every term of one point −∞: the row is −∞, as the per-point sum says
+    a[2, 9, -1] = np.nan
+    got, want = sum_logsumexp_last(a), logsumexp_last(a).sum(-1)
+    assert got[1] == want[1] == -np.inf and np.isnan(got[2]) and np.isnan(want[2])
+
+
 # ---------------------------------------------------------------------------------
 # log_joint and log_marginal against naive scipy.stats
 # ---------------------------------------------------------------------------------
@@ -310,9 +356,10 @@ def test_old_faithful_waiting_mixtools_normalmixEM():
 
 
 @pytest.mark.parametrize("model", ["gmm1d", "gmm2d", "coins", "linkage"])
-def test_entropy_from_log_q_equals_entropy(model):
-    """run_em takes H(q) from log q (no logarithm evaluated): the same as −Σ q log q, zeros included."""
-    from vizcore.inference import _entropy, _entropy_log, _log_posterior
+def test_e_step_equals_bayes_log_marginal_and_entropy(model):
+    """run_em's E-step (K exps per point, no log per point) gives the posterior by Bayes' rule in log
+    space, log p(X|θ) as log_marginal sums it, and H(q) = −Σ q log q (scipy's xlogy), zeros included."""
+    from vizcore.inference import _e_step, _entropy, _log_posterior
     m = vc.get_model(model)
     x = np.asarray(vc.load_dataset({"gmm1d": "faithful_waiting", "gmm2d": "old_faithful", "coins": "two_coins",
                                     "linkage": "genetic_linkage"}[model]))
@@ -321,11 +368,25 @@ def test_entropy_from_log_q_equals_entropy(model):
                                      covariances=[[[0.3, 0.5], [0.5, 40.0]], [[0.3, 0.5], [0.5, 40.0]]]),
                        "coins": dict(weights=[.5, .5], heads_probs=[.6, .5]),
                        "linkage": dict(theta=[0.3])}[model])
-    lq, _ = _log_posterior(m, x, p)
-    q = np.exp(lq)
-    h = _entropy_log(q, lq)
+    lq, lm = _log_posterior(m, x, p)
+    q, log_p, h = _e_step(m, x, p)
+    np.testing.assert_allclose(q, np.exp(lq), rtol=1e-12, atol=1e-300)
+    assert log_p == pytest.approx(logsumexp(m.log_joint(x, p), axis=-1).sum(), rel=1e-13)
     assert np.isfinite(h) and h >= 0
     assert h == pytest.approx(_entropy(q), rel=1e-12, abs=1e-12)
-    # impossible components (q = 0, log q = −∞) add 0 on both sides
-    lq0 = np.concatenate([lq, np.full(lq.shape[:-1] + (1,), -np.inf)], -1)
-    assert _entropy_log(np.exp(lq0), lq0) == h
+
+
+def test_e_step_with_an_impossible_component_and_an_impossible_point():
+    """A component with probability 0 everywhere adds 0 to H (0·log 0 = 0); a point no component can
+    explain makes log p −∞, as log_marginal says."""
+    from vizcore.inference import _e_step, _entropy
+    m = vc.get_model("coins")
+    x = np.asarray(vc.load_dataset("two_coins"))
+    p = m.make_params(weights=[0.5, 0.5, 0.0], heads_probs=[0.6, 0.5, 0.3])
+    q, log_p, h = _e_step(m, x, p)
+    assert np.all(q[:, 2] == 0.0)
+    assert log_p == pytest.approx(vc.log_marginal(m, x, p), rel=1e-13)
+    assert h == pytest.approx(_entropy(q), rel=1e-12)
+    p1 = m.make_params(weights=[1.0, 0.0], heads_probs=[1.0, 0.5])  # every toss heads: the data have tails
+    _, log_p1, _ = _e_step(m, x, p1)
+    assert log_p1 == -np.inf == vc.log_marginal(m, x, p1)

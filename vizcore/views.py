@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_array
-from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last
+from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last, sum_log, sum_logsumexp_last
 
 # (θ, N, K) entries evaluated at once: small enough that a block's few temporaries stay in the CPU's
 # cache (1 MB of L2 per core on the 2-core machine this was measured on). A 300-point log p curve at
@@ -168,10 +168,10 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
 
 def _log_sum_rows(lj, extra) -> np.ndarray:
     """Σ_n log Σ_k e^(lj[…, n, k]) (+ e^extra_n) for each row: two terms by :func:`_log_add_rows` (one
-    exp per entry, not two), more by :func:`~vizcore.inference.logsumexp_last`."""
+    exp per entry, not two), more by :func:`~vizcore.inference.sum_logsumexp_last`."""
     if lj.shape[-1] + (extra is not None) == 2:
         return _log_add_rows(lj, extra)
-    return logsumexp_last(lj, extra).sum(-1)
+    return sum_logsumexp_last(lj, extra)
 
 
 def _per_component(model, x, batch, g: int):
@@ -259,7 +259,9 @@ def _log_add_rows(lj, extra) -> np.ndarray:
 
     log(e^a + e^b) = max(a, b) + log(1 + e^(min(a, b) − max(a, b))): the same terms as
     :func:`~vizcore.inference.logsumexp_last` (whose larger term is e^0 = 1), with one exp per entry
-    instead of two and no shift array; about 30 % less time for a log p curve. A row whose sum is
+    instead of two, no shift array, and one log per block of points (:func:`~vizcore.inference.sum_log`,
+    as 1 + e^(min − max) lies in [1, 2]); a quarter of the time it took with two exps and a log per
+    entry. A row whose sum is
     not finite (a point impossible under both terms, an invalid θ) is summed again by
     ``logsumexp_last``, whose conventions (−∞, NaN) it then has.
     """
@@ -271,8 +273,7 @@ def _log_add_rows(lj, extra) -> np.ndarray:
         t -= hi
         np.exp(t, out=t)
         t += 1.0
-        np.log(t, out=t)
-        sums = t.sum(-1)
+        sums = sum_log(t, 2.0)  # 1 + e^(min − max) lies in [1, 2]: one log per block of points
         sums += hi.sum(-1)
     bad = ~np.isfinite(sums)
     if np.any(bad):

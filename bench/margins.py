@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 
 from _serve import page_paths, serve_app
 from browser import Tab, launch
@@ -65,6 +66,9 @@ def probe(browser, url: str, path: str, moves: int, rounds: int = 4, quiet_ms: i
     tab.ctx.add_init_script(PROBE_JS)
     try:
         tab.open(f"{url}/{path}")
+        end = time.time() + 30  # a loaded machine can render the sliders after the first quiet spell
+        while not tab.sliders() and time.time() < end:
+            tab.page.wait_for_timeout(100)
         if not tab.sliders():
             return {"path": path, "skipped": "no visible slider"}
         tab.press(0, quiet_ms)  # every chart drawn once more: margins known for each key

@@ -25,6 +25,7 @@ from pages import _export
 from vizcore.figures import display
 from vizcore.figures._style import OKABE_ITO, Figure, finished
 from vizcore.figures.speccache import SpecCache
+from vizcore.figures.margins import PRESENTER, STREAMLIT, fit_margins
 from vizcore.i18n import LANGUAGES, tr, tr_message
 
 # The camera button of each chart saves a PNG at twice the screen resolution, named after the chart key
@@ -225,22 +226,28 @@ def _spec_of_new(fig) -> dict:
     return fig.release_dict() if isinstance(fig, Figure) else fig.to_dict()
 
 
-def _finish(fig, style: str, *, new: bool = False) -> dict:
+def _finish(fig, style: str, share: float, *, new: bool = False) -> dict:
     """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain".
     ``new``: the figure was built for this spec alone (a :class:`Lazy` one) and is not used again."""
-    return _styled(_spec_of_new(fig) if new else _with_colorway(fig).to_dict(), style)
+    return _styled(_spec_of_new(fig) if new else _with_colorway(fig).to_dict(), style, share * MAIN_PX.get(style, MAIN_PX_DEFAULT))
 
 
-def _styled(spec: dict, style: str) -> dict:
-    """``spec`` (changed in place) styled for its audience."""
+def _styled(spec: dict, style: str, width: float) -> dict:
+    """``spec`` (changed in place) styled for its audience, with margins that fit a chart ``width`` px wide."""
     if style == "present":
-        return display.ensure_contrast(display.presenter(spec), display.LIGHT_BG)
+        return fit_margins(display.ensure_contrast(display.presenter(spec), display.LIGHT_BG), PRESENTER, width)
     if style in ("light", "dark"):
-        return display.ensure_contrast(spec, display.DARK_BG if style == "dark" else display.LIGHT_BG)
-    return spec
+        spec = display.ensure_contrast(spec, display.DARK_BG if style == "dark" else display.LIGHT_BG)
+    return fit_margins(spec, STREAMLIT, width)  # plotly then draws it once (vizcore.figures.margins)
 
 
-def show(fig, key: str, alt: str | None = None) -> None:
+# Streamlit's main column in a 1400-px window (measured in Chromium): with the sidebar open, and in presenter
+# mode, which closes it
+MAIN_PX = {"present": 1240}
+MAIN_PX_DEFAULT = 940
+
+
+def show(fig, key: str, alt: str | None = None, share: float = 0.5) -> None:
     """Draw a plotly figure (or a :class:`Lazy` one) with the project's defaults and a stable key.
 
     ``alt`` is the chart's accessible name (read by screen readers). The Okabe–Ito
@@ -250,17 +257,22 @@ def show(fig, key: str, alt: str | None = None) -> None:
     drawn by :func:`vizcore.figures.display.presenter` (ticks ≥ 20 px, thick lines, white
     background) without Streamlit's chart theme, which would replace those fonts.
     A :class:`Lazy` figure is built only when its inputs are new to this process (:data:`SPECS`).
+
+    The margins are set to what the labels need (:func:`vizcore.figures.margins.fit_margins`), so that
+    plotly draws the chart once instead of twice; ``share`` is the part of the main column the chart
+    is drawn across (its legend wraps at that width).
     """
     kind = _theme_type()
     style = "present" if presenting() else (kind if kind in ("light", "dark") else "plain")
     if isinstance(fig, Lazy):
-        spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, style, lambda f: _finish(f, style, new=True))
+        spec = SPECS.get_or_build(fig.builder, fig.args, fig.kwargs, (style, share),
+                                  lambda f: _finish(f, style, share, new=True))
         if fig.post is not None:  # selects from the styled, cached spec without changing it
             fn, args = fig.post
             spec = fn(spec, *args)
         fig.spec = spec
     else:
-        spec = _finish(fig, style)
+        spec = _finish(fig, style, share)
     _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML
     config = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"],
                                                         "filename": _export.file_stem(key)}}

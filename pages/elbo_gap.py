@@ -162,7 +162,7 @@ with qc2:
     if custom:
         st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
 with qc3:
-    show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart",
+    show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart", share=0.33,
          alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
 
 try:
@@ -192,7 +192,7 @@ with b1:
     baseline = min(elbo_prior, dec.elbo)
     baseline -= 0.05 * max(dec.log_marginal - baseline, 1.0)
     show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
-         key="eg_bar_chart",
+         key="eg_bar_chart", share=0.7,
          alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
     prose(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
                  "the real values: log p(X|θ) is a large negative number, so bars drawn from 0 would all look "
@@ -210,7 +210,7 @@ st.latex(
     + rf"&&={tex(dec.log_marginal)}-{tex(dec.kl_posterior)}\;=\;{tex(dec.elbo)}"
     r"\end{aligned}"
 )
-show(lazy(decomposition_spec, dec, lang=lang()), key="eg_decomp_chart",
+show(lazy(decomposition_spec, dec, lang=lang()), key="eg_decomp_chart", share=1.0,
      alt=t("Three rows of bars: three ways to split the same ELBO into two terms."))
 prose(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
              "the prior: how well the z drawn from q explain x, minus how far q strays from p(z). log p − KL to "
@@ -234,7 +234,7 @@ except ValueError as err:
     st.stop()
 with g2:
     show(lazy(gap_spec, values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
-                    lang=lang()), key="eg_gap_chart",
+                    lang=lang()), key="eg_gap_chart", share=0.73,
          alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
                "is shaded."))
 show_code(vc.decompose, vc.elbo)

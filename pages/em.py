@@ -357,7 +357,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                 note = t("Contours of log p(X|θ) over two parameters, the others at the end of the run θ_T; "
                          "the white path is θ_0, θ_1, … projected on this plane.")
             # built once per run and view; each half-step only selects its frame (emfig.at_frame)
-            show(fig.then(emfig.at_frame, steps.index(s_now)), key="em_figure",
+            show(fig.then(emfig.at_frame, steps.index(s_now)), key="em_figure", share=0.58,
                  alt=t("Animated chart of log p(X|θ) and the bound L(q, θ): the E-step makes the bound touch log p, "
                        "the M-step jumps to the bound's maximum."))
             prose(t("▶ Play animates the precomputed half-steps in your browser (the numbers and the data panel "
@@ -400,7 +400,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
         else:
             dfig = lazy(emfig.linkage_split_spec, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
                                        title=title, lang=lang(), height=DATA_HEIGHT)
-        show(dfig, key="em_data", alt=t("The data at the current half-step, coloured by q(z)."))
+        show(dfig, key="em_data", share=0.38, alt=t("The data at the current half-step, coloured by q(z)."))
         if model_name == "gmm1d":
             prose(t("Bars: the data. Coloured: π_k N(x | μ_k, σ²_k) at θ; black: their sum p(x|θ). Dots below: "
                     "the points, coloured by q(z) (the component colours mixed in proportion)."), caption=True)
@@ -465,7 +465,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
         distance = st.checkbox(t("Plot the distance to the final log p on a log scale"), key="em_trace_log", bind="query-params")
         # built once per run; each half-step only moves its dashed line (emfig.at_step)
         show(lazy(emfig.trace_spec, trace, None, distance=distance, lang=lang()).then(emfig.at_step, s_now),
-             key="em_trace",
+             key="em_trace", share=0.58,
              alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
     with r2:
         header, rows = ev.trace_table(model, trace)
@@ -512,7 +512,7 @@ def several_starts(model_name: str, x, k, fixed: tuple) -> None:
         b1, b2 = st.columns([1, 1.3], gap="medium")
         with b1:
             show(lazy(emfig.restarts_spec, [r[1] for r in runs],
-                      [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig",
+                      [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig", share=0.42,
                  alt=t("Line chart of log p(X|θ_t) against the iteration for each restart."))
         with b2:
             rt = pd.DataFrame({
@@ -548,7 +548,7 @@ def against_gradient_ascent(model_name: str, x, init, fixed: tuple, trace) -> No
     with g2:
         if ga_ll is not None:
             show(lazy(emfig.gradient_spec, trace.log_likelihood, ga_ll, step_size=float(step), diverged=ga_div,
-                      message=ga_msg, lang=lang()), key="em_ga_fig",
+                      message=ga_msg, lang=lang()), key="em_ga_fig", share=0.65,
                  alt=t("Line chart of log p(X|θ_t) against the iteration for EM and for gradient ascent."))
     with g1:
         if ga_ll is not None:

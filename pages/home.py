@@ -63,7 +63,7 @@ with left:
     )
     baseline = prior_elbo - 0.05 * max(dec.log_marginal - prior_elbo, 1.0)
     show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),
-                             height=200), key="home_chart",
+                             height=200), key="home_chart", share=0.6,
          alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
     prose(t("Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). "
                  "Bars start at a common baseline below the ELBO of q = prior; log p stays fixed, the ELBO "

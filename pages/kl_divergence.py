@@ -288,7 +288,7 @@ def _fitting() -> None:
                  "the cross marks the minimum."))
 
     show(lazy(klfig.gaussian_fit_spec, fits["x"], fits["p_pdf"], fits["reverse_pdf"], fits["forward_pdf"], lang=lang()),
-         key="kl_chart_fit",
+         key="kl_chart_fit", share=1.0,
          alt=t("Line chart of a bimodal p with the best Gaussian under the reverse KL (on one mode) and under the "
                "forward KL (over both)."))
     st.caption(t("Reverse fit: μ = {rm}, σ = {rs}, KL(q‖p) = {rk}. Forward fit (moment matching): μ = {fm}, "

@@ -291,7 +291,7 @@ def gmm1d_page():
             stacked = st.toggle(t("Stack the components (their top edge is p(x))"), key="lvm_stack",
                                 bind="query-params")
             show(lazy(figs.mixture_density_spec, grid, g.joint, g.marginal, hist=hist_1d(x, *X_RANGE, hist_bins(n)), x0=x0,
-                                      stacked=stacked, lang=lang(), height=340), key="lvm_fig_density",
+                                      stacked=stacked, lang=lang(), height=340), key="lvm_fig_density", share=0.53,
                  alt=t("Line chart: each weighted component density, their sum p(x), and a histogram of the samples."))
         terms = [rf"{w[k]:.2f}\,\mathcal{{N}}(x \mid {mu[k]:.1f}, {sd[k]:.1f}^2)" for k in range(K)]
         st.latex(sum_rows(r"p_\theta(x) = \sum_k \pi_k\, p_\theta(x \mid z{=}k)", terms, 2))
@@ -410,7 +410,7 @@ def coins_page():
             stacked = st.toggle(t("Stack the coins (their top edge is p(h))"), key="lvm_stack", bind="query-params")
             show(lazy(figs.mixture_density_spec, h, g.joint, g.marginal, hist=(h, freq), x0=h0, stacked=stacked, discrete=True,
                                       var="h", xlabel=t("heads h in m tosses"), lang=lang(), height=340),
-                 key="lvm_fig_density",
+                 key="lvm_fig_density", share=0.53,
                  alt=t("Chart of the probability of h heads: each coin's weighted binomial, their sum p(h), and the "
                        "observed fractions."))
         terms = [rf"{w[k]:.2f}\,\mathrm{{Bin}}(h \mid {m_data}, {probs[k]:.2f})" for k in range(K)]

@@ -148,7 +148,7 @@ with fig_col:
         extra_label=t("dotted bound, q_s with") + f" s = {s:.2f}",
         extra_anchor=(a_val, float(fam.anchor_log_marginal[pick])), current=cur, lang=lang(),
     )
-    show(fig, key="lb_family_chart",
+    show(fig, key="lb_family_chart", share=0.71,
          alt=t("Line chart of log p(X|θ) over one coordinate of θ with a family of lower bounds, each touching it "
                "at its anchor."))
 tol = 1e-7 * max(1.0, abs(summ.max_f))
@@ -215,7 +215,7 @@ with p1:
                       touch=touch, argmax_f=ties,
                       argmax_bound=_argmax2d(view, view.bound) if show_bound else None,
                       x_label=coordinate_label(name_x), y_label=coordinate_label(name_y), lang=lang()),
-         key="lb_plane_chart",
+         key="lb_plane_chart", share=0.68,
          alt=t("Filled contour map of log p(X|θ) over two coordinates of θ, with dotted contours of one bound."))
 with p2:
     prose(t("Filled contours: log p(X|θ) over the two coordinates, the other parameters held at θ′. "

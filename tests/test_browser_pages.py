@@ -100,3 +100,32 @@ def test_slider_redraws_a_chart(page, server, path):
         wait_settled(page)
     assert changed, f"moving a slider on {path} changed no chart"
     _no_errors(page, server)
+
+
+PUSHED_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd => {
+    const k = gd.closest('[class*="st-key-"]');
+    const key = k ? Array.from(k.classList).find(c => c.startsWith('st-key-')) : '?';
+    const size = gd._fullLayout && gd._fullLayout._size, asked = (gd.layout && gd.layout.margin) || {};
+    if (!size || gd.offsetParent === null) return [];
+    return ['l', 'r', 't', 'b'].filter(s => Math.abs(size[s] - (asked[s] || 0)) > 1)
+        .map(s => `${key}: margin.${s} asked ${asked[s]}, plotly drew ${size[s]}`);
+})"""
+
+
+@pytest.mark.parametrize("query", ["", "?present=true"], ids=["plain", "presenter"])
+@pytest.mark.parametrize("path", page_paths())
+def test_charts_ask_for_margins_that_fit(page, server, path, query):
+    """No chart's margins are widened by plotly's automargin at a 1400-px window: each is drawn once per
+    update, not twice (vizcore/figures/margins.py; bench/README.md item 38). Also after a slider move."""
+    page.goto(f"{server.url}/{path}{query}", wait_until="domcontentloaded")
+    wait_settled(page)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=30000)
+    wait_settled(page)
+    assert page.evaluate(PUSHED_JS) == []
+    slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type=range] >> visible=true').first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(300)
+    wait_settled(page)
+    assert page.evaluate(PUSHED_JS) == []
+    _no_errors(page, server)

@@ -275,6 +275,8 @@ def presenter(spec: dict) -> dict:
     if isinstance(margin, dict):
         margin["l"] = max(margin.get("l") or 0, 20)
         margin["b"] = max(margin.get("b") or 0, 20)
+        if layout.get("sliders") and isinstance(margin.get("b"), (int, float)):
+            margin["b"] = int(margin["b"] * 1.12)  # a frame slider's larger labels
         if isinstance(margin.get("t"), (int, float)):
             margin["t"] = max(int(margin["t"] * 1.35), _room_above(spec))
     for trace in spec.get("data") or []:

@@ -524,7 +524,7 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
     fig = FramedFigure(data=data)
     base_layout(fig, title=f"<b>{_title(cur, lang)}</b>", xaxis=xlabel, yaxis="log p(X|θ),  L(q, θ)", height=height)
     fig.update_layout(
-        margin=dict(l=10, r=10, t=66, b=124),
+        margin=dict(l=10, r=10, t=66, b=130),  # the frame slider and buttons below
         title=dict(font=dict(size=13), x=0.01, xanchor="left", y=0.99, yanchor="top"),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
     )
@@ -635,7 +635,7 @@ def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: s
     _inherit_repeats(frames)  # the path after the M-step is the path before the next E-step
     base_layout(fig, title=f"<b>{_plane_title(steps[current], trace, lang)}</b>", xaxis=xlabel, yaxis=ylabel, height=height)
     fig.update_layout(title=dict(font=dict(size=13), x=0.01, xanchor="left"), showlegend=False,
-                      margin=dict(l=10, r=10, t=40, b=124))
+                      margin=dict(l=10, r=10, t=40, b=130))
     fig.update_xaxes(range=[float(vx[0]), float(vx[-1])])
     fig.update_yaxes(range=[float(vy[0]), float(vy[-1])])
     return fig.set_raw(frames, _animation_controls([(_short_label_s(s, trace, lang), str(s)) for s in steps],

@@ -226,10 +226,18 @@ def _spec_of_new(fig) -> dict:
     return fig.release_dict() if isinstance(fig, Figure) else fig.to_dict()
 
 
+# Streamlit's main column in a 1400-px window (measured in Chromium): with the sidebar open, and in presenter
+# mode, which closes it
+MAIN_PX = {"present": 1240}
+MAIN_PX_DEFAULT = 940
+
+
 def _finish(fig, style: str, share: float, *, new: bool = False) -> dict:
     """The spec sent to the browser for ``style``: "present", "light", "dark" or "plain".
-    ``new``: the figure was built for this spec alone (a :class:`Lazy` one) and is not used again."""
-    return _styled(_spec_of_new(fig) if new else _with_colorway(fig).to_dict(), style, share * MAIN_PX.get(style, MAIN_PX_DEFAULT))
+    ``share``: the part of the main column it is drawn across. ``new``: the figure was built for this spec
+    alone (a :class:`Lazy` one) and is not used again."""
+    spec = _spec_of_new(fig) if new else _with_colorway(fig).to_dict()
+    return _styled(spec, style, share * MAIN_PX.get(style, MAIN_PX_DEFAULT))
 
 
 def _styled(spec: dict, style: str, width: float) -> dict:
@@ -239,12 +247,6 @@ def _styled(spec: dict, style: str, width: float) -> dict:
     if style in ("light", "dark"):
         spec = display.ensure_contrast(spec, display.DARK_BG if style == "dark" else display.LIGHT_BG)
     return fit_margins(spec, STREAMLIT, width)  # plotly then draws it once (vizcore.figures.margins)
-
-
-# Streamlit's main column in a 1400-px window (measured in Chromium): with the sidebar open, and in presenter
-# mode, which closes it
-MAIN_PX = {"present": 1240}
-MAIN_PX_DEFAULT = 940
 
 
 def show(fig, key: str, alt: str | None = None, share: float = 0.5) -> None:

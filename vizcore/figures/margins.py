@@ -135,7 +135,6 @@ def _extent(spec: dict, ref: str, letter: str, category: bool = False) -> tuple[
         horizontal = trace.get("orientation") == "h"
         values = trace.get(letter)
         if kind == "histogram" or (kind == "bar" and (letter == "x") == horizontal):
-            values = trace.get(letter)
             nums = _numbers(values)
             base = _numbers(trace.get("base"))
             parts = [np.zeros(1)] + [a for a in (nums, base) if a is not None and a.size]
@@ -198,6 +197,7 @@ def _legend_rows(spec: dict, layout: dict, fonts: Fonts, room: float) -> int:
     grid of equal columns as wide as the widest entry (plotly.js ``computeLegendDimensions``)."""
     seen: set[str] = set()
     widths = []
+    asked = False
     for t in spec.get("data") or []:
         if not isinstance(t, dict) or t.get("showlegend") is False or not t.get("name"):
             continue
@@ -208,9 +208,10 @@ def _legend_rows(spec: dict, layout: dict, fonts: Fonts, room: float) -> int:
             continue
         if group:
             seen.add(group)
+        asked = asked or t.get("showlegend") is True
         widths.append(40 + text_px(t["name"], fonts.em * _legend_font(layout, fonts)))
-    if not widths:
-        return 0
+    if not widths or (len(widths) == 1 and not asked and layout.get("showlegend") is None):
+        return 0  # plotly shows a legend for a single trace only when asked
     if sum(widths) + 5 * (len(widths) - 1) <= room:
         return 1
     cols = max(1, int(room // max(widths)))

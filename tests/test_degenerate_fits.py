@@ -149,6 +149,23 @@ def test_a_component_whose_share_underflows_keeps_the_m_step_monotone():
     assert np.all(tr.params[1].weights[q.sum(0) > 0] > 0)
 
 
+def test_a_heads_probability_that_underflows_keeps_the_m_step_monotone():
+    """Found by the fuzz test (CI's derandomised run): a coin with heads probability 5e-324 explains one
+    toss's head with responsibility 5e-324, so the M-step's heads / tosses is 2.5e-324, which rounds to 0.
+    That coin keeps the smallest positive probability instead, so L(q, θ) does not fall to −∞."""
+    m = vc.get_model("coins")
+    init = m.make_params(weights=[0.0, 0.5, 0.5, 0.0, 0.0, 0.0], heads_probs=[0.0, 1.0, 5e-324, 0.0, 0.0, 0.0])
+    x = np.array([[1.0, 1.0], [0.0, 2.0]])
+    q = vc.posterior(m, x, init)
+    assert 0 < q[0, 2] < 1e-320  # the case: the only head of coin 3 carried by a vanishing share
+    tr = vc.run_em(m, x, init, max_iter=5)
+    assert np.all(np.isfinite(tr.elbo_after_m)) and np.all(np.isfinite(tr.elbo_after_e))
+    for t in range(tr.n_iter):
+        assert tr.elbo_after_e[t] <= tr.elbo_after_m[t] + 1e-12
+        assert tr.elbo_after_m[t] <= tr.log_likelihood[t + 1] + 1e-12
+    assert tr.params[1].heads_probs[2] > 0
+
+
 @pytest.mark.parametrize("model_name,x", [
     ("gmm1d", np.full(10, 7.0)), ("gmm2d", np.tile([1.0, -2.0], (10, 1))), ("gmm1d", np.array([1.0, 5.0])),
     ("gmm2d", np.stack([np.arange(6.0), 2 * np.arange(6.0) + 1], 1)), ("coins", np.tile([3.0, 10.0], (4, 1))),

@@ -609,6 +609,10 @@ class TwoCoins(Model):
         h, t = stats["heads"], stats["tosses"]
         ok = (t > 0) & ~fixed["heads_probs"]
         probs = np.where(ok, h / np.where(t > 0, t, 1.0), params.heads_probs)
+        # h / t rounds to 0 when a responsibility near 1e-323 carries the only heads: keep the smallest
+        # positive double, or h log p = −∞ and the M-step lowers the bound it maximises. (h < t never rounds
+        # up to 1: a correctly rounded quotient of doubles h < t is at most 1 − 2^-53.)
+        probs = np.where(ok & (h > 0) & (probs == 0), np.nextafter(0.0, 1.0), probs)
         weights = _m_step_weights(stats["nk"], params.weights, fixed["weights"])
         return CoinsParams(weights, probs)
 

@@ -21,7 +21,7 @@ import textwrap
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _export
+from pages import _chart, _export
 from vizcore.figures import display
 from vizcore.figures._style import OKABE_ITO, Figure, finished
 from vizcore.figures.speccache import SpecCache
@@ -136,28 +136,6 @@ def cache_data(**options):
     return decorate
 
 
-class _Spec(go.Figure):
-    """A finished figure as plain JSON: ``st.plotly_chart`` sends it as it is (no second validation).
-
-    Made without ``go.Figure.__init__`` (which would build and validate an empty figure and its
-    template, ~2 ms): Streamlit only asks it for :meth:`to_dict`.
-    """
-
-    def __new__(cls, spec: dict):
-        self = go.Figure.__new__(cls)
-        object.__setattr__(self, "_spec", spec)
-        return self
-
-    def __init__(self, spec: dict):  # noqa: D107 - everything happens in __new__
-        pass
-
-    def to_dict(self):
-        return self._spec
-
-    def to_plotly_json(self):
-        return self._spec
-
-
 class Lazy:
     """A figure not built yet: ``builder(*args, **kwargs)``, a pure function of plain data.
 
@@ -244,8 +222,10 @@ def _styled(spec: dict, style: str, width: float) -> dict:
     """``spec`` (changed in place) styled for its audience, with margins that fit a chart ``width`` px wide."""
     if style == "present":
         return fit_margins(display.ensure_contrast(display.presenter(spec), display.LIGHT_BG), PRESENTER, width)
+    dark = style == "dark"
     if style in ("light", "dark"):
-        spec = display.ensure_contrast(spec, display.DARK_BG if style == "dark" else display.LIGHT_BG)
+        spec = display.ensure_contrast(spec, display.DARK_BG if dark else display.LIGHT_BG)
+    spec = display.streamlit_themed(spec, "dark" if dark else "light")  # as st.plotly_chart's theme would
     return fit_margins(spec, STREAMLIT, width)  # plotly then draws it once (vizcore.figures.margins)
 
 
@@ -255,11 +235,13 @@ def show(fig, key: str, alt: str | None = None, share: float = 0.5) -> None:
     ``alt`` is the chart's accessible name (read by screen readers). The Okabe–Ito
     colours are the default colour cycle. In the browser every line, marker and text
     colour is raised to WCAG AA contrast against the theme's background (light or dark;
-    see :func:`vizcore.figures.display.ensure_contrast`). In presenter mode the chart is
+    see :func:`vizcore.figures.display.ensure_contrast`), in Streamlit's chart theme
+    (:func:`vizcore.figures.display.streamlit_themed`). In presenter mode the chart is
     drawn by :func:`vizcore.figures.display.presenter` (ticks ≥ 20 px, thick lines, white
-    background) without Streamlit's chart theme, which would replace those fonts.
-    A :class:`Lazy` figure is built only when its inputs are new to this process (:data:`SPECS`).
+    background) instead. A :class:`Lazy` figure is built only when its inputs are new to this
+    process (:data:`SPECS`).
 
+    The chart element (:mod:`pages._chart`) keeps its plot across reruns and updates it in place.
     The margins are set to what the labels need (:func:`vizcore.figures.margins.fit_margins`), so that
     plotly draws the chart once instead of twice; ``share`` is the part of the main column the chart
     is drawn across (its legend wraps at that width).
@@ -278,8 +260,9 @@ def show(fig, key: str, alt: str | None = None, share: float = 0.5) -> None:
     _export.register(key, fig, alt)  # the sidebar's "Export" offers it as offline HTML
     config = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"],
                                                         "filename": _export.file_stem(key)}}
-    theme = None if style == "present" else "streamlit"
-    st.plotly_chart(_Spec(spec), key=key, config=config, width="stretch", theme=theme, alt=alt)
+    _chart.chart(spec, key=key, config=config, alt=alt,
+                 labels={"fullscreen": t("Full screen"), "failed": t("The chart could not be drawn: reload the page.")},
+                 theme=None if style == "present" else ("dark" if style == "dark" else "light"))
 
 
 def prose(text: str, *, caption: bool = False) -> None:

@@ -56,14 +56,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, app: str = "app.py", cwd: Path = ROOT):
+        """``streamlit run app`` in ``cwd`` (the project's app by default)."""
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix="app_", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
         while time.time() < deadline:

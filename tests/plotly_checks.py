@@ -182,10 +182,36 @@ def problems(spec: dict) -> list[str]:
     return out
 
 
+class Chart:
+    """A chart an AppTest run drew (the app's chart element, ``pages/_chart.py``), read as the browser
+    gets it: ``id`` (ends with ``-<key>``), ``key``, ``spec`` and ``config`` as JSON text, ``alt``.
+    ``proto`` is the chart itself, so ``chart.proto.spec`` reads as it did for ``st.plotly_chart``."""
+
+    def __init__(self, element):
+        payload = bytes(element.proto.bytes).decode("utf-8")
+        figure = json.loads(payload)
+        if figure.get("template"):  # the theme the browser puts back in (pages/_chart.py, _theme_by_name)
+            from vizcore.figures.display import streamlit_theme
+            figure["spec"]["layout"]["template"]["layout"] = streamlit_theme()[figure["template"]]
+        self.id = element.proto.id
+        self.key = self.id.rsplit("-", 1)[-1]
+        self.payload = payload
+        self.spec = json.dumps(figure["spec"])
+        self.config = json.dumps(figure["config"])
+        self.alt = figure["alt"]
+        self.labels = figure.get("labels") or {}
+        self.proto = self
+
+
+def charts(at) -> list[Chart]:
+    """Every chart an AppTest run drew, in page order (main area and sidebar)."""
+    return [Chart(el) for el in at.get("bidi_component") if el.proto.component_name == "vlb_chart"]
+
+
 def chart_problems(at) -> list[str]:
     """:func:`problems` for every plotly chart an AppTest run drew (prefixed with the chart's key)."""
     out = []
-    for el in at.get("plotly_chart"):
+    for el in charts(at):
         key = el.proto.id.rsplit("-", 1)[-1]
         out += [f"{key} {p}" for p in problems(json.loads(el.proto.spec, parse_constant=float))]
     return out

@@ -25,6 +25,7 @@ import vizcore as vc  # noqa: E402
 from plotly_checks import chart_problems, text_problems  # noqa: E402
 from vizcore import models as vm  # noqa: E402
 from vizcore import teaching  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 RNG = np.random.default_rng(0)
 FAITHFUL = np.asarray(vc.load_dataset("faithful_waiting"))
@@ -210,7 +211,7 @@ def test_degenerate_uploads_render_finite(page, prefix, model, case):
     at = _upload_page(page, prefix, model, UPLOADS[model][case], k)
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    assert at.get("plotly_chart"), "nothing drawn"
+    assert charts_of(at), "nothing drawn"
     assert not chart_problems(at), chart_problems(at)[:3]
     assert not text_problems(at, KNOWN_NAN_LINES), text_problems(at, KNOWN_NAN_LINES)[:3]
 

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from vizcore.figures import display
 from vizcore.figures._style import OKABE_ITO
+from plotly_checks import charts as charts_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("home", "latent_models", "lower_bounds", "kl_divergence", "elbo_gap", "em", "variational")
@@ -38,7 +39,7 @@ def specs() -> dict[str, dict]:
                 at.session_state["vi_tab"] = tab
             at.run()
             assert not at.exception, [e.value for e in at.exception]
-            for i, chart in enumerate(at.get("plotly_chart")):
+            for i, chart in enumerate(charts_of(at)):
                 out[f"{page}/{tab or ''}/{i}"] = json.loads(chart.proto.spec)
     assert len(out) >= 34
     return out
@@ -132,3 +133,25 @@ def test_presenter_keeps_frames_and_data():
 def test_figures_default_to_the_okabe_ito_palette(specs):
     for name, spec in specs.items():
         assert tuple(spec["layout"].get("colorway") or ()) == OKABE_ITO, name
+
+
+def test_streamlit_themed_puts_the_theme_in_the_template_and_keeps_the_figures_own_settings():
+    import json as _json
+    from vizcore.figures._style import finished
+    spec = finished({"data": [{"type": "scatter", "x": [0, 1], "y": [1, 2], "line": {"color": "#0072B2"}}],
+                     "layout": {"title": {"text": "log p"}, "paper_bgcolor": "#123456"}})
+    plotly_data = spec["layout"]["template"]["data"]
+    stored = _json.loads((Path(display.__file__).with_name("streamlit_theme.json")).read_text(encoding="utf-8"))
+    for kind in ("light", "dark"):
+        out = display.streamlit_themed(_json.loads(_json.dumps(spec)), kind)
+        assert out["layout"]["template"]["layout"] == stored[kind]
+        assert out["layout"]["template"]["data"] == plotly_data     # plotly's per-trace defaults stay
+        assert out["layout"]["title"]["text"] == "<b>log p</b>"       # as Streamlit draws a title
+        assert out["layout"]["paper_bgcolor"] == "#123456"            # the figure's own setting wins
+        assert out["data"][0]["line"]["color"] == "#0072B2"
+    assert stored["light"]["paper_bgcolor"].upper() == display.LIGHT_BG
+    assert stored["dark"]["paper_bgcolor"].upper() == display.DARK_BG
+    twice = display.streamlit_themed(display.streamlit_themed(_json.loads(_json.dumps(spec))))
+    assert twice["layout"]["title"]["text"] == "<b>log p</b>"
+    with pytest.raises(ValueError, match="kind"):
+        display.streamlit_themed(spec, "sepia")

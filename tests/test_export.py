@@ -24,6 +24,7 @@ from conftest import ROOT
 
 import vizcore as vc
 from vizcore.figures import catalog
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PLOTLY_JS_MARK = "plotly.js v"          # the banner at the top of the inlined library
 
@@ -230,7 +231,7 @@ def test_export_panel_offers_every_chart_of_the_page(page):
     from pages import _export
     at = AppTest.from_function(_page_as_app_py_runs_it, args=(str(ROOT / page),), default_timeout=120).run()
     assert not at.exception
-    charts = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}   # the chart keys
+    charts = {c.proto.id.rsplit("-", 1)[-1] for c in charts_of(at)}   # the chart keys
     assert charts
     figures = at.session_state[_export.FIGURES]
     assert charts <= set(figures)
@@ -248,7 +249,7 @@ def test_export_panel_offers_every_chart_of_the_page(page):
 def test_plotly_config_saves_png_at_double_resolution_named_after_the_chart():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60).run()
-    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    config = json.loads(charts_of(at)[0].proto.config)
     assert config["toImageButtonOptions"] == {"format": "png", "scale": 2, "filename": "home_chart"}
 
 

@@ -24,6 +24,8 @@ from streamlit.testing.v1 import AppTest
 
 from vizcore.i18n import LANGUAGES, tr
 from vizcore.i18n_zh import ZH
+from plotly_checks import Chart, charts as charts_of  # noqa: E402
+from pages import _chart  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "vizcore" / "figures").glob("*.py"))]
@@ -188,13 +190,14 @@ def page_texts(at: AppTest):
     def walk(node):
         proto = getattr(node, "proto", None)
         kind = getattr(node, "type", "")
-        if isinstance(proto, Message) and kind not in ("latex", "code"):
+        if isinstance(proto, Message) and type(proto).__name__ == "BidiComponent" \
+                and proto.component_name == _chart.NAME:  # the app's chart: its words, not its code
+            chart = Chart(node)
+            out.extend([(f"chart {chart.key} alt", chart.alt)] + [(f"chart {chart.key} {k}", v) for k, v in chart.labels.items()])
+            out.extend((f"plotly {chart.key} {name}", text) for name, text in _plotly_strings(chart.spec) if text)
+        elif isinstance(proto, Message) and kind not in ("latex", "code"):
             for name, text in _proto_strings(proto, type(proto).__name__):
                 out.append((f"{kind}{name}", text))
-            if type(proto).__name__ == "PlotlyChart":
-                for name, text in _plotly_strings(proto.spec):
-                    if text:
-                        out.append((f"plotly {getattr(node, 'key', '')} {name}", text))
         children = getattr(node, "children", None)
         for child in (children.values() if isinstance(children, dict) else children or []):
             walk(child)
@@ -270,11 +273,11 @@ def test_switching_the_language_changes_the_page():
     at = AppTest.from_file(str(ROOT / "pages" / "lower_bounds.py"), default_timeout=120)
     at.run()
     assert at.title[0].value == "Maximising through lower bounds"
-    en_axis = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["name"]
+    en_axis = json.loads(charts_of(at)[0].proto.spec)["data"][0]["name"]
     at.session_state["lang"] = "zh"
     at.run()
     assert at.title[0].value == ZH["Maximising through lower bounds"]
-    zh_axis = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["name"]
+    zh_axis = json.loads(charts_of(at)[0].proto.spec)["data"][0]["name"]
     assert en_axis != zh_axis and re.search(r"[\u4e00-\u9fff]", zh_axis)
     assert at.slider(key="lb_anchors").label == ZH["Number of anchors θ′"]
 

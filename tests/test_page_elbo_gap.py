@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import vizcore as vc  # noqa: E402
 from vizcore import teaching  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "elbo_gap.py")
 MODELS = ("gmm1d", "gmm2d", "coins", "linkage")
@@ -42,7 +43,7 @@ def _arr(v) -> np.ndarray:
 
 
 def _spec(at, key: str) -> dict:
-    for el in at.get("plotly_chart"):
+    for el in charts_of(at):
         if el.proto.id.endswith("-" + key):
             return json.loads(el.proto.spec)
     raise AssertionError(f"no chart with key {key!r}")
@@ -82,7 +83,7 @@ def _reference(name):
 
 
 def _no_literal_nan(at):
-    for el in at.get("plotly_chart"):
+    for el in charts_of(at):
         assert not re.search(r"[:\[,]\s*-?(NaN|Infinity)", el.proto.spec), "a literal NaN in a chart spec"
         for d in json.loads(el.proto.spec)["data"]:
             for axis in ("x", "y"):

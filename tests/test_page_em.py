@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import vizcore as vc  # noqa: E402
 from vizcore import em_views as ev  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "em.py")
 MODEL_TITLES = {"gmm1d": "faithful_waiting", "gmm2d": "old_faithful", "coins": "two_coins",
@@ -43,7 +44,7 @@ def exact(at) -> dict[str, float]:
 
 
 def chart(at, key: str = "em_figure") -> dict:
-    for el in at.get("plotly_chart"):
+    for el in charts_of(at):
         if getattr(el.proto, "id", "").endswith(key) or key in str(getattr(el.proto, "id", "")):
             return json.loads(el.proto.spec)
     raise AssertionError(f"no chart {key}")

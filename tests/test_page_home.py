@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import vizcore as vc  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "home.py")
 STORY = ["Latent-variable models", "Maximising through lower bounds", "KL divergence", "The ELBO and the KL gap",
@@ -36,7 +37,7 @@ def _run(at):
 
 
 def _spec(at) -> dict:
-    charts = at.get("plotly_chart")
+    charts = charts_of(at)
     assert len(charts) == 1
     return json.loads(charts[0].proto.spec)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from plotly_checks import charts as charts_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:          # so the page can import pages._common and vizcore
@@ -29,7 +30,7 @@ def run_page(family: str | None = None) -> AppTest:
 
 
 def specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [json.loads(chart.proto.spec) for chart in charts_of(at)]
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -47,7 +48,7 @@ def family_sliders(at: AppTest, family: str) -> list:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_page_runs_for_every_family(family):
     at = run_page(family)
-    assert len(at.get("plotly_chart")) == CHARTS
+    assert len(charts_of(at)) == CHARTS
     assert set(metrics(at)) == {"KL(q‖p)", "KL(p‖q)"}
     for value in metrics(at).values():
         assert value == "∞" or float(value) >= 0
@@ -158,7 +159,7 @@ def test_page_runs_in_another_language():
     at.session_state["lang"] = "zh"
     at.run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == CHARTS
+    assert len(charts_of(at)) == CHARTS
 
 
 def test_every_widget_has_a_kl_key():

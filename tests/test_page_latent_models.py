@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import vizcore as vc  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = "pages/latent_models.py"
 MODELS = ["gmm1d", "gmm2d", "coins", "linkage"]
@@ -41,7 +42,7 @@ def app(model: str = "gmm1d", **state) -> AppTest:
 def charts(at) -> dict[str, dict]:
     """Plotly specs by chart key (the element id ends with the key)."""
     out = {}
-    for e in at.get("plotly_chart"):
+    for e in charts_of(at):
         key = re.search(r"(lvm_fig_\w+)$", e.proto.id).group(1)
         out[key] = json.loads(e.proto.spec)
     return out
@@ -398,7 +399,7 @@ def test_extremes_gmm2d():
     at.slider(key="lvm_py").set_value(-8.0).run()
     assert_clean(at)
     assert len(bayes_rows(at)) == 6
-    assert len(at.get("plotly_chart")) == 4
+    assert len(charts_of(at)) == 4
 
 
 def test_extremes_coins():

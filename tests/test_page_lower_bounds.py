@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import vizcore as vc  # noqa: E402
 from vizcore import teaching  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "lower_bounds.py")
 MODELS = ("gmm1d", "gmm2d", "coins", "linkage")
@@ -44,10 +45,10 @@ def _xs(trace: dict, letter: str = "x", n: int | None = None) -> np.ndarray:
 
 
 def _spec(at, key: str) -> dict:
-    for el in at.get("plotly_chart"):
+    for el in charts_of(at):
         if el.proto.id.endswith("-" + key):
             return json.loads(el.proto.spec)
-    raise AssertionError(f"no chart with key {key!r} among {[el.proto.id for el in at.get('plotly_chart')]}")
+    raise AssertionError(f"no chart with key {key!r} among {[el.proto.id for el in charts_of(at)]}")
 
 
 def _traces(spec: dict, meta: str) -> list[dict]:
@@ -288,7 +289,7 @@ def test_plane_view_responds_and_bound_contours_stay_below(at):
 
 def test_linkage_has_no_plane_but_says_why():
     at = _with_model("linkage")
-    assert len(at.get("plotly_chart")) == 1
+    assert len(charts_of(at)) == 1
     assert any("single coordinate" in i.value for i in at.info)
 
 

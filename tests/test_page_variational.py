@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:          # so the page can import pages._common an
     sys.path.insert(0, str(ROOT))
 
 from vizcore import i18n, vi  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "variational.py")
 CHARTS = {"vi_chart_bar", "vi_chart_q", "vi_chart_heat", "vi_chart_sga_path", "vi_chart_sga_trace", "vi_chart_mix",
@@ -77,7 +78,7 @@ def ok(at: AppTest) -> None:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {c.key: json.loads(c.proto.spec) for c in charts_of(at)}
 
 
 def data(at: AppTest, key: str) -> str:

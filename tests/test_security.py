@@ -33,6 +33,7 @@ from pages._guards import (MAX_UPLOAD_ROWS, describe_unknown, escape_markdown, p
                            safe_name, unescape_markdown, unknown_query_keys)
 from plotly_checks import chart_problems  # noqa: E402
 from vizcore.datasets import MAX_CSV_BYTES  # noqa: E402
+from plotly_checks import charts as charts_of  # noqa: E402
 
 APP_CODE = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "vizcore").rglob("*.py"))]
 PAGES = re.findall(r'st\.Page\(\s*"([^"]+)"', (ROOT / "app.py").read_text())
@@ -158,7 +159,7 @@ def _upload(at, model: str, name: str, raw: bytes):
 
 
 def _family(at) -> str:
-    charts = [el for el in at.get("plotly_chart") if el.proto.id.endswith("lb_family_chart")]
+    charts = [el for el in charts_of(at) if el.proto.id.endswith("lb_family_chart")]
     assert charts, "the page drew no family chart"
     return charts[0].proto.spec
 
@@ -175,7 +176,7 @@ def _page_with_upload(model: str):
     at.selectbox(key=f"lb_data_{model}").set_value("upload").run()
     assert not at.error and not at.exception
     assert any("Choose a CSV file" in i.value for i in at.info)
-    assert not at.get("plotly_chart")  # nothing to draw yet
+    assert not charts_of(at)  # nothing to draw yet
     return at
 
 
@@ -212,7 +213,7 @@ def test_bad_first_upload_shows_the_error_and_waits():
     at = _page_with_upload("gmm1d")
     _upload(at, "gmm1d", "bad.csv", b"x\n1\nabc\n")
     assert len(at.error) == 1 and "abc" in unescape_markdown(at.error[0].value)
-    assert not at.get("plotly_chart") and at.selectbox(key="lb_model").value == "gmm1d"
+    assert not charts_of(at) and at.selectbox(key="lb_model").value == "gmm1d"
 
 
 def test_an_empty_uploader_keeps_the_last_good_file():
@@ -300,7 +301,7 @@ def _run_app(page: str, query: dict) -> AppTest:
 def _assert_rendered_safely(at, what: str):
     assert not at.exception, f"{what}: " + "; ".join(e.message for e in at.exception)
     assert not at.error, f"{what}: " + "; ".join(e.value for e in at.error)
-    assert at.get("plotly_chart"), f"{what}: no chart drawn"
+    assert charts_of(at), f"{what}: no chart drawn"
     for el in at.toast:
         assert re.search(r"(?<!\\)[<>\[\]]", el.value) is None, f"{what}: unescaped markup in a toast {el.value!r}"
 
@@ -365,12 +366,38 @@ def _constant_text(node) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
+def _module_constants(path: Path) -> set[str]:
+    """Names assigned once, at module level only, and never in a function: fixed when the module loads,
+    before any user input exists."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    top, counts = set(), {}
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        for t in targets:
+            if isinstance(t, ast.Name):
+                counts[t.id] = counts.get(t.id, 0) + 1
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            top.add(node.targets[0].id)
+    return {n for n in top if counts.get(n) == 1}
+
+
 def html_sinks(paths, root: Path = ROOT) -> list[str]:
-    """Calls that render raw HTML with anything but a constant string."""
+    """Calls that render raw HTML with anything but a constant string, and custom components
+    (``st.components.v2.component``) whose HTML, CSS or JavaScript is not fixed at module level."""
     out = []
     for path in paths:
+        constants = None
         for call in _calls(path):
             name = _name(call.func)
+            if name.endswith("components.v2.component"):
+                constants = _module_constants(path) if constants is None else constants
+                for k in call.keywords:
+                    if k.arg in ("html", "css", "js") and not (
+                            _constant_text(k.value) or (isinstance(k.value, ast.Name) and k.value.id in constants)):
+                        out.append(f"{path.relative_to(root)}:{call.lineno}: {name}({k.arg}=...) not a module constant")
+                continue
             unsafe = any(k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant)
                                                                and k.value.value is False)
                          for k in call.keywords)
@@ -420,9 +447,12 @@ def test_the_scanners_find_what_they_look_for(tmp_path):
         "import streamlit as st\nimport pickle\nname = st.query_params.get('n')\n"
         "st.markdown(f'<b>{name}</b>', unsafe_allow_html=True)\nst.html(name)\n"
         "st.markdown('<b>fixed</b>', unsafe_allow_html=True)\nst.html('<hr>')\n"
-        "eval(name)\nexec('x = 1')\npickle.loads(b'')\nimport numpy as np\nnp.load('f.npy', allow_pickle=True)\n")
+        "eval(name)\nexec('x = 1')\npickle.loads(b'')\nimport numpy as np\nnp.load('f.npy', allow_pickle=True)\n"
+        "JS = 'export default function () {}'\nst.components.v2.component('a', js=JS)\n"
+        "st.components.v2.component('b', html=f'<p>{name}</p>')\n")
     sinks, calls = html_sinks([bad], tmp_path), dangerous_calls([bad], tmp_path)
-    assert len(sinks) == 2 and "bad.py:4" in sinks[0] and "bad.py:5" in sinks[1]
+    assert len(sinks) == 3 and "bad.py:4" in sinks[0] and "bad.py:5" in sinks[1], sinks
+    assert "bad.py:15" in sinks[2] and "html=" in sinks[2]
     assert len(calls) == 4 and any("import pickle" in c for c in calls) and any("allow_pickle" in c for c in calls)
 
 

@@ -174,7 +174,8 @@ def test_the_check_catches_a_nan_in_a_chart():
         "y = np.array([1.0, 2.0, 3.0])\n"
         "if v == 0: y[:2] = np.nan\n"
         "if v == 1: y[0] = np.inf\n"
-        "st.plotly_chart(go.Figure(go.Scatter(x=[0.0, 1.0, 2.0], y=y)), key='c')\n"
+        "from pages import _chart\n"
+        "_chart.chart(go.Figure(go.Scatter(x=[0.0, 1.0, 2.0], y=y)).to_dict(), key='c', config={})\n"
         "st.metric('m', f'{y[1]:.3f}')\n", default_timeout=30)
     at.run()
     assert not chart_problems(at) and not text_problems(at)

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import pytest
 
 from vizcore.figures.speccache import SpecCache, Unfingerprintable, fingerprint, spec_size
+from plotly_checks import charts as charts_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,15 +140,15 @@ def test_a_page_rerun_with_unchanged_inputs_builds_no_figure_and_sends_the_same_
     _common.SPECS.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "elbo_gap.py"), default_timeout=120).run()
     assert not at.exception
-    first = [c.proto.spec for c in at.get("plotly_chart")]
+    first = [c.proto.spec for c in charts_of(at)]
     misses = _common.SPECS.misses
     at.run()
-    assert [c.proto.spec for c in at.get("plotly_chart")] == first
+    assert [c.proto.spec for c in charts_of(at)] == first
     assert _common.SPECS.misses == misses and _common.SPECS.hits >= len(first)
     # a slider that one chart depends on rebuilds that chart (and the spec changes)
     at.slider[0].set_value(at.slider[0].max).run()
     assert not at.exception and _common.SPECS.misses > misses
-    assert [c.proto.spec for c in at.get("plotly_chart")] != first
+    assert [c.proto.spec for c in charts_of(at)] != first
 
 
 def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch):
@@ -169,7 +170,7 @@ def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch
     assert not at.exception and len(calls) == 1
 
     def shown():
-        return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("em_figure"))
+        return next(json.loads(c.proto.spec) for c in charts_of(at) if c.proto.id.endswith("em_figure"))
     first = shown()
     step = next(s for s in at.slider if s.key and s.key.startswith("em_step"))
     for value in (1, 2, 5):

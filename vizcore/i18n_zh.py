@@ -23,6 +23,8 @@ ZH: dict[str, str] = {
     "Show the code": "查看代码",
     "Large text and thick lines for a projector; explanations fold away and the sidebar starts collapsed. Share it as a link with ?present=true.": "大字号、粗线条，适合投影；说明文字折叠收起，侧边栏默认收起。可用 ?present=true 链接分享。",
     "Explanation": "说明",
+    "Full screen": "全屏",
+    "The chart could not be drawn: reload the page.": "图表无法绘制：请重新加载页面。",
     "Export": "导出",
     "Each figure as a standalone HTML file (works offline, interactive). For a PNG, use the camera button in the chart's toolbar.": "每个图表导出为独立的 HTML 文件（可离线、可交互）。如需 PNG，请使用图表工具栏中的相机按钮。",
     "The data as CSV (reads back with “Upload a CSV file”).": "数据导出为 CSV（可通过“上传 CSV 文件”重新读入）。",

@@ -13,13 +13,16 @@ streamlit, so they also work in a notebook:
   their meaning; semi-transparent fills, colour scales and white marks (drawn over
   heatmaps, always outlined) are left alone.
 
-:func:`ensure_contrast` never touches the plotly template (Streamlit puts placeholder
-colours there, replaced in the browser); :func:`presenter` replaces it by plotly's
-``plotly_white``, because presenter charts are drawn without Streamlit's chart theme.
+:func:`ensure_contrast` never touches the plotly template. :func:`streamlit_themed` puts Streamlit's
+chart theme there (its fonts, greys and backgrounds, light or dark), which Streamlit's own chart
+element would apply in the browser; :func:`presenter` puts plotly's ``plotly_white`` there instead.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 
 import plotly.io as pio
 
@@ -197,6 +200,41 @@ def _text_px(text: str, size: float) -> float:
     """Rough width of a label (slightly generous): CJK characters are square, Latin ones about half as wide."""
     text = _TAGS.sub("", text)
     return sum(size if _CJK.match(c) else 0.5 * size for c in text)
+
+
+@functools.cache
+def _streamlit_theme_file() -> dict:
+    from .speccache import mark_shared
+    theme = json.loads((Path(__file__).with_name("streamlit_theme.json")).read_text(encoding="utf-8"))
+    for kind in ("light", "dark"):
+        mark_shared(theme[kind])
+    return theme
+
+
+def streamlit_theme() -> dict:
+    """``{"light": template layout, "dark": template layout}`` of Streamlit's chart theme (see the JSON's
+    ``_source``), loaded once; each is one object shared by every themed spec (never change it in place)."""
+    theme = _streamlit_theme_file()
+    return {"light": theme["light"], "dark": theme["dark"]}
+
+
+def streamlit_themed(spec: dict, kind: str = "light") -> dict:
+    """``spec`` (changed in place) in Streamlit's chart theme, ``kind`` "light" or "dark": the template's
+    layout becomes the theme's (its data part, plotly's defaults per trace type, stays), and a title is
+    bold, as ``st.plotly_chart(theme="streamlit")`` draws it. Colours the spec sets itself win, as there."""
+    if kind not in ("light", "dark"):
+        raise ValueError(f"kind: expected 'light' or 'dark', got {kind!r}")
+    layout = spec.setdefault("layout", {})
+    template = layout.get("template")
+    data = template.get("data") if isinstance(template, dict) else None
+    layout["template"] = {"layout": streamlit_theme()[kind], **({"data": data} if data else {})}
+    title = layout.get("title")
+    if isinstance(title, str):
+        title = {"text": title}
+    if isinstance(title, dict) and isinstance(title.get("text"), str) and title["text"] \
+            and not title["text"].startswith("<b>"):
+        layout["title"] = {**title, "text": f"<b>{title['text']}</b>"}
+    return spec
 
 
 def _room_above(spec: dict) -> int:

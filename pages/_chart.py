@@ -1,0 +1,107 @@
+"""The app's chart element: one plotly.js plot per key, kept across reruns and updated in place.
+
+``st.plotly_chart`` (Streamlit 1.67) makes a new element whenever a figure changes, and a new element
+draws its plot twice: once before its width is measured and once more when its theme is applied on
+mount (bench/README.md, item 39). A slider move that changes four charts drew eight plots from
+scratch. This element keeps its ``<div>`` for as long as the page shows its key, and hands each new
+figure to ``Plotly.react``, which redraws only what changed: one draw per changed chart.
+
+What it keeps from ``st.plotly_chart``: the width of its column (it follows the column when the
+window or the sidebar changes), the figure's height, plotly's mode bar (with the PNG download
+the page configures) and a full-screen button, the accessible name (``alt``), and Streamlit's chart
+theme, which the server now applies to the spec (:func:`vizcore.figures.display.streamlit_themed`).
+
+The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly.min.js``, the copy in the
+pinned ``plotly`` wheel; ``tests/test_static.py`` checks the bytes) are served by Streamlit's static
+file serving (``server.enableStaticServing`` in ``.streamlit/config.toml``) and loaded once per tab.
+
+The figure travels as JSON bytes, written by plotly's encoder (NaN as null, numpy scalars) once, as
+``st.plotly_chart`` writes it. Handed a dict, Streamlit's component element would also dump it sorted
+and hash that, for an identity the key already gives.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import plotly.io.json as pjson
+import streamlit as st
+
+NAME = "vlb_chart"
+STATIC = Path(__file__).resolve().parents[1] / "static"   # served at app/static/ (server.enableStaticServing)
+
+
+def _versioned(name: str) -> str:
+    """``app/static/<name>?v=<its content hash>``: a new file is a new address, so no browser keeps running
+    an old copy after a deploy (Streamlit's static serving sends no cache lifetime of its own)."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"app/static/{name}?v={digest}"
+
+
+PLOTLY_JS = _versioned("plotly.min.js")
+MODULE_JS = _versioned("vlb_chart.js")
+THEME_JSON = _versioned("streamlit_theme.json")   # vizcore/figures/streamlit_theme.json (tests/test_static.py)
+
+# What each chart element carries: a loader of the element's module (static/vlb_chart.js), which the
+# browser fetches once per tab. The whole module inline would be 7 KB in every changed chart's message.
+JS = """export default function (component) {
+  return import(new URL(%(module)s, document.baseURI).href)
+    .then((m) => m.mount(component, {plotly: %(plotly)s, theme: %(theme)s}));
+}
+""" % {"module": json.dumps(MODULE_JS), "plotly": json.dumps(PLOTLY_JS), "theme": json.dumps(THEME_JSON)}
+
+CSS = """
+div.vlb-chart { width: 100%; }
+div.vlb-chart:fullscreen { width: 100vw; height: 100vh; }
+"""
+
+
+@functools.cache
+def _component():
+    return st.components.v2.component(NAME, js=JS, css=CSS, isolate_styles=False)
+
+
+def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels: dict | None = None,
+          theme: str | None = None) -> None:
+    """Draw ``spec`` (plotly JSON, styled) in the element ``key``; a later rerun with the same key updates it.
+
+    ``labels``: the element's own words, translated: ``fullscreen`` (the mode bar button's tooltip) and
+    ``failed`` (shown if plotly.js cannot be loaded). ``theme``: "light" or "dark", the Streamlit theme the
+    spec is styled for (None: one that does not follow the theme, presenter mode). When the page's theme
+    is switched (Streamlit's settings, or the system's), the element asks once for a rerun, which
+    styles it again; ``st.plotly_chart`` re-themed in the browser, without the server.
+    """
+    if theme not in (None, "light", "dark"):
+        raise ValueError(f"theme: expected 'light', 'dark' or None, got {theme!r}")
+    spec, template = _theme_by_name(spec)
+    payload = pjson.to_json_plotly({"spec": spec, "config": config, "alt": alt or "", "labels": labels or {},
+                                    "theme": theme, "template": template})
+    _component()(data=payload.encode("utf-8"), key=key, on_theme_change=_theme_switched)
+
+
+def _theme_by_name(spec: dict) -> tuple[dict, str | None]:
+    """``spec`` without Streamlit's theme in its template, and the theme's name ("light", "dark"), when it
+    holds one (:func:`vizcore.figures.display.streamlit_themed`): the browser has the theme already
+    (``static/streamlit_theme.json``, fetched once), so each message leaves out its 3.4 KB. ``spec`` itself
+    (shared with the spec cache and the export) is not changed."""
+    from vizcore.figures import display
+    layout = spec.get("layout") or {}
+    template = layout.get("template")
+    inner = template.get("layout") if isinstance(template, dict) else None
+    for kind, theme in display.streamlit_theme().items():
+        if inner is theme:
+            rest = {k: v for k, v in template.items() if k != "layout"}
+            return {**spec, "layout": {**layout, "template": rest}}, kind
+    return spec, None
+
+
+def _theme_switched() -> None:
+    """The page's theme changed: nothing to do here, the rerun that follows styles the charts anew."""
+
+
+def figure_of(element) -> dict:
+    """The ``{"spec", "config", "alt", "labels"}`` a chart element carries (an AppTest element's proto, for tests)."""
+    proto = getattr(element, "proto", element)
+    return json.loads(bytes(proto.bytes).decode("utf-8"))

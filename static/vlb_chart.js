@@ -1,0 +1,139 @@
+// The app's chart element: one plotly.js plot per chart, kept across reruns and updated in place.
+// pages/_chart.py mounts it (and explains why); this module is served by Streamlit's static file serving
+// and imported once per browser tab.
+let PLOTLY_URL = null;
+let THEME_URL = null;
+// A frame in the corners, drawn in plotly's 1000-unit icon box.
+const FULLSCREEN = {width: 1000, height: 1000, path: "M0 0h400v120H120v280H0z M600 0h400v400H880V120H600z M0 600h120v280h280v120H0z M880 600h120v400H600V880h280z"};
+
+function plotly() {
+  if (window.Plotly && window.Plotly.react) return Promise.resolve(window.Plotly);
+  if (!window.__vlbPlotly) {
+    window.__vlbPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = new URL(PLOTLY_URL, document.baseURI).href;
+      s.async = true;
+      s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error('no Plotly')));
+      s.onerror = () => { window.__vlbPlotly = null; reject(new Error('plotly.js did not load')); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__vlbPlotly;
+}
+
+// Streamlit's chart theme, light and dark (the server's vizcore/figures/streamlit_theme.json): fetched once,
+// so a chart's message names its theme instead of carrying it
+function themes() {
+  if (!window.__vlbThemes) {
+    window.__vlbThemes = fetch(new URL(THEME_URL, document.baseURI).href)
+      .then((r) => { if (!r.ok) throw new Error('chart theme: HTTP ' + r.status); return r.json(); })
+      .catch((err) => { window.__vlbThemes = null; throw err; });
+  }
+  return window.__vlbThemes;
+}
+
+function figureOf(data) {
+  if (typeof data === 'string') return JSON.parse(data);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return JSON.parse(new TextDecoder().decode(data));
+  return data;
+}
+
+function fullscreenSize(gd, on) {
+  const P = window.Plotly;
+  if (!P || !gd._fullLayout) return;
+  if (on) P.relayout(gd, {width: window.innerWidth, height: window.innerHeight});
+  else P.relayout(gd, {width: null, height: gd.__vlbHeight});
+}
+
+// "dark" or "light": the page's background as the theme has it now (the user or the system may switch it)
+let colours = null;                           // a canvas context, which writes any CSS colour as #rrggbb
+function liveTheme(el) {
+  const bg = getComputedStyle(el).getPropertyValue('--st-background-color').trim();
+  if (!bg) return null;
+  const ctx = colours || (colours = document.createElement('canvas').getContext('2d'));
+  ctx.fillStyle = '#000000';
+  ctx.fillStyle = bg;
+  const hex = ctx.fillStyle;
+  if (!/^#[0-9a-f]{6}$/i.test(hex)) return null;
+  const [r, g, b] = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? 'dark' : 'light';
+}
+
+export function mount({ data, parentElement, setTriggerValue }, urls) {
+  PLOTLY_URL = urls.plotly;
+  THEME_URL = urls.theme;
+  const figure = figureOf(data);
+  const spec = figure.spec || {};
+  const layout = Object.assign({}, spec.layout || {});
+  delete layout.width;                      // the column's width, as plotly measures it
+  const height = layout.height || 450;
+  let gd = parentElement.querySelector(':scope > div.vlb-chart');
+  if (!gd) {
+    gd = document.createElement('div');
+    gd.className = 'vlb-chart';
+    gd.dataset.testid = 'vlbChart';
+    parentElement.appendChild(gd);
+    gd.__vlbResize = new ResizeObserver(() => {
+      const P = window.Plotly;
+      if (P && gd._fullLayout && !document.fullscreenElement && Math.abs(gd._fullLayout.width - gd.clientWidth) > 1)
+        P.Plots.resize(gd);
+    });
+    gd.__vlbResize.observe(gd);
+    // Drawn for one theme while the page shows the other (switched since the server styled it): ask the
+    // server once per switch for a rerun, which styles the charts for the theme the page now has.
+    gd.__vlbCheckTheme = () => {
+      const live = gd.__vlbTheme ? liveTheme(parentElement) : null;
+      if (live && live !== gd.__vlbTheme && gd.__vlbAsked !== live) { gd.__vlbAsked = live; gd.__vlbAsk(live); }
+    };
+    const media = window.matchMedia('(prefers-color-scheme: dark)');
+    gd.__vlbMedia = () => setTimeout(gd.__vlbCheckTheme, 300);  // a system switch: Streamlit repaints first
+    media.addEventListener('change', gd.__vlbMedia);
+    gd.__vlbMediaQuery = media;
+    gd.addEventListener('fullscreenchange', () => fullscreenSize(gd, document.fullscreenElement === gd));
+  }
+  gd.__vlbHeight = height;
+  gd.__vlbTheme = figure.theme || null;
+  gd.__vlbAsk = (live) => setTriggerValue('theme', live);
+  gd.style.minHeight = height + 'px';       // the room is kept while plotly.js loads
+  if (figure.alt) { gd.setAttribute('role', 'figure'); gd.setAttribute('aria-label', figure.alt); }
+  else { gd.removeAttribute('role'); gd.removeAttribute('aria-label'); }
+  const config = Object.assign({}, figure.config || {});
+  const labels = figure.labels || {};
+  // one button object per plot: Plotly.react compares configs, and a new click function would count as a
+  // new config, which redraws the whole plot instead of updating it
+  const title = labels.fullscreen || 'Full screen';
+  if (!gd.__vlbButton || gd.__vlbButton.title !== title) {
+    gd.__vlbButton = {name: 'fullscreen', title, icon: FULLSCREEN,
+      click: () => (document.fullscreenElement === gd ? document.exitFullscreen() : gd.requestFullscreen())};
+  }
+  config.modeBarButtonsToAdd = [gd.__vlbButton, ...(config.modeBarButtonsToAdd || [])];
+  if (document.fullscreenElement === gd) { layout.width = window.innerWidth; layout.height = window.innerHeight; }
+  const token = (gd.__vlbToken || 0) + 1;
+  gd.__vlbToken = token;
+  Promise.all([plotly(), figure.template ? themes() : null]).then(
+    ([P, theme]) => {
+      if (gd.__vlbToken !== token) return;  // a newer figure arrived while plotly.js loaded
+      if (figure.template) {                // the theme the server styled the figure in, by name
+        layout.template = Object.assign({}, layout.template, {layout: theme[figure.template]});
+      }
+      gd.style.background = layout.paper_bgcolor || (layout.template && layout.template.layout
+                             && layout.template.layout.paper_bgcolor) || '';
+      const frames = spec.frames || [];
+      return P.react(gd, {data: spec.data || [], layout, frames, config}).then(() => {
+        // plotly.js 4 drops the frames when nothing else in the figure changed: add them back
+        const have = (gd._transitionData && gd._transitionData._frames) || [];
+        setTimeout(gd.__vlbCheckTheme, 0);   // after the draw: reading the theme makes the browser restyle
+        if (frames.length && have.length !== frames.length) return P.addFrames(gd, frames);
+      });
+    },
+    (err) => { gd.textContent = (labels.failed || 'The chart could not be drawn: reload the page.') + ' (' + err.message + ')'; });
+  return () => {
+    // Streamlit calls this when the element goes; a stale render may call it while the element stays
+    setTimeout(() => {
+      if (gd.isConnected) return;
+      gd.__vlbResize.disconnect();
+      gd.__vlbMediaQuery.removeEventListener('change', gd.__vlbMedia);
+      if (window.Plotly) window.Plotly.purge(gd);
+    }, 0);
+  };
+}

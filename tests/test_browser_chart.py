@@ -1,0 +1,187 @@
+"""The app's chart element (pages/_chart.py) in headless Chromium: it looks as st.plotly_chart did, and a
+slider move updates each changed chart once, in place, to what a fresh load of the same address draws.
+
+The theme check serves a one-chart app with ``st.plotly_chart(theme="streamlit")`` and compares the
+template Streamlit applied with ``vizcore/figures/streamlit_theme.json``. After a Streamlit upgrade that
+changes its chart theme, ``VLB_WRITE_THEME=1 python -m pytest tests/test_browser_chart.py -k theme``
+writes the new one (both copies: the server's and the one static/ serves to the browser).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from browser_support import ROOT, Server, page_paths, wait_settled
+from test_browser_pages import browser, server  # noqa: F401 - the same fixtures: Chromium, and the app served
+
+pytestmark = pytest.mark.browser
+
+THEME_FILE = ROOT / "vizcore" / "figures" / "streamlit_theme.json"
+
+THEMED_APP = """
+import plotly.graph_objects as go, streamlit as st
+st.plotly_chart(go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 3, 2])), theme="streamlit", key="themed")
+"""
+
+# per chart (by its Streamlit key): its traces' x/y/z, the element's identity mark, and Plotly.react calls
+CHARTS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {
+    const k = gd.closest('[class*="st-key-"]');
+    const key = k ? Array.from(k.classList).find(c => c.startsWith('st-key-')) : '?';
+    const svg = gd.querySelector('.main-svg');
+    return [key, {data: JSON.stringify((gd.data || []).map(t => [t.x, t.y, t.z])), mark: gd.__testMark || null,
+                  svg: (svg && svg.__testMark) || null, reacts: gd.__testReacts || 0}];
+}))"""
+
+MARK_JS = """() => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    gd.__testMark = 'kept'; gd.__testReacts = 0; gd.querySelector('.main-svg').__testMark = 'kept'; } }"""
+
+# counts Plotly.react per plot, from the moment plotly.js arrives
+COUNT_REACTS_JS = """(() => { let P;
+  Object.defineProperty(window, 'Plotly', {configurable: true, get() { return P; }, set(v) {
+    P = v; if (!v || !v.react || v.react.__counted) return;
+    const react = v.react;
+    v.react = function (gd, ...a) { gd.__testReacts = (gd.__testReacts || 0) + 1; return react.call(this, gd, ...a); };
+    v.react.__counted = true; }});
+})();"""
+
+
+@contextlib.contextmanager
+def _tab(browser, url, **context):
+    """A new browser context with one page opened at ``url`` and settled."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, **context)
+    try:
+        page = ctx.new_page()
+        _open(page, url)
+        yield page
+    finally:
+        ctx.close()
+
+
+def _open(page, url):
+    page.goto(url, wait_until="domcontentloaded")
+    wait_settled(page)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
+    wait_settled(page)
+
+
+def clean_theme_layout(layout: dict) -> dict:
+    """A template layout as plotly.py accepts it: 'transparent' as rgba(0,0,0,0), and without the
+    properties plotly.js ignores (plotly.py rejects them)."""
+    import plotly.graph_objects as go
+    text = json.dumps(layout).replace('"transparent"', '"rgba(0,0,0,0)"')
+    return go.Figure(layout={"template": {"layout": json.loads(text)}},
+                     skip_invalid=True).layout.template.layout.to_plotly_json()
+
+
+def test_the_charts_theme_is_the_one_streamlit_applies(browser):
+    with tempfile.TemporaryDirectory(prefix="themed_") as d:
+        (Path(d) / "themed.py").write_text(THEMED_APP)
+        s = Server(app="themed.py", cwd=Path(d))
+        try:
+            found = {}
+            for scheme in ("light", "dark"):
+                ctx = browser.new_context(viewport={"width": 1000, "height": 800}, color_scheme=scheme)
+                page = ctx.new_page()
+                _open(page, s.url)
+                found[scheme] = clean_theme_layout(page.evaluate(
+                    "() => document.querySelector('.js-plotly-plot').layout.template.layout"))
+                ctx.close()
+        finally:
+            s.stop()
+    stored = json.loads(THEME_FILE.read_text(encoding="utf-8"))
+    if os.environ.get("VLB_WRITE_THEME"):  # the server's copy and the browser's (tests/test_static.py)
+        for f in (THEME_FILE, ROOT / "static" / "streamlit_theme.json"):
+            f.write_text(json.dumps({**stored, **found}, indent=1, sort_keys=True), encoding="utf-8")
+    assert found["light"] != found["dark"]
+    for scheme in ("light", "dark"):
+        assert found[scheme] == stored[scheme], (
+            f"Streamlit's {scheme} chart theme changed: VLB_WRITE_THEME=1 python -m pytest {__file__} -k theme")
+
+
+@pytest.mark.parametrize("path", page_paths())
+def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it(browser, server, path):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(COUNT_REACTS_JS)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open(page, f"{server.url}/{path}")
+        sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type=range]')
+        visible = [sliders.nth(i) for i in range(sliders.count()) if sliders.nth(i).is_visible()]
+        assert visible, f"no visible slider on {path}"
+        before = page.evaluate(CHARTS_JS)
+        page.evaluate(MARK_JS)
+        moves = 3
+        for _ in range(moves):
+            visible[0].focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(300)
+            wait_settled(page)
+        page.wait_for_timeout(500)
+        after = page.evaluate(CHARTS_JS)
+        assert set(after) == set(before), "the page's charts changed"
+        changed = [k for k in after if after[k]["data"] != before[k]["data"]]
+        assert changed, f"{moves} moves of the first slider changed no chart on {path}"
+        for k, c in after.items():
+            assert c["mark"] == "kept", f"{k}: a new plot element (the chart was mounted again)"
+            assert c["svg"] == "kept", f"{k}: plotted anew instead of updated (a changed config makes Plotly.react do that)"
+            assert c["reacts"] <= moves, f"{k}: drawn {c['reacts']} times in {moves} moves"
+        # what a new visitor of the same address sees
+        fresh = ctx.new_page()
+        _open(fresh, page.url)
+        again = fresh.evaluate(CHARTS_JS)
+        for k in after:
+            assert after[k]["data"] == again[k]["data"], f"{k} on {path}: updated in place, it differs from a fresh load"
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_a_chart_follows_its_column_and_fills_the_screen_on_request(browser, server):
+    with _tab(browser, f"{server.url}/kl_divergence") as page:
+        size = """(i) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];
+                           return [gd._fullLayout.width, gd.parentElement.clientWidth, gd._fullLayout.height]; }"""
+        w, column, h = page.evaluate(size, 0)
+        assert abs(w - column) <= 1 and h > 100
+        page.set_viewport_size({"width": 1000, "height": 1000})
+        page.wait_for_timeout(800)
+        w2, column2, _ = page.evaluate(size, 0)
+        assert column2 < column and abs(w2 - column2) <= 1, (w, column, w2, column2)
+
+        gd = page.locator(".js-plotly-plot").first
+        gd.hover()
+        gd.locator('.modebar-btn[data-title="Full screen"]').click()
+        page.wait_for_function("() => document.fullscreenElement !== null", timeout=5000)
+        page.wait_for_timeout(500)
+        inner = page.evaluate("() => [window.innerWidth, window.innerHeight]")
+        full = page.evaluate(size, 0)
+        assert abs(full[0] - inner[0]) <= 1 and abs(full[2] - inner[1]) <= 1, (full, inner)
+        page.evaluate("() => document.exitFullscreen()")
+        page.wait_for_function("() => document.fullscreenElement === null", timeout=5000)
+        page.wait_for_timeout(500)
+        back = page.evaluate(size, 0)
+        assert abs(back[0] - back[1]) <= 1 and back[2] == h, (back, h)
+
+
+def test_every_chart_has_its_accessible_name(browser, server):
+    with _tab(browser, f"{server.url}/elbo_gap") as page:
+        names = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+                                 .map(gd => [gd.getAttribute('role'), gd.getAttribute('aria-label')])""")
+    assert names and all(role == "figure" and label and len(label) > 10 for role, label in names), names
+
+
+def test_the_charts_follow_a_theme_switch_without_a_widget_touched(browser, server):
+    from vizcore.figures.display import DARK_BG, LIGHT_BG
+    papers = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+                 .map(gd => gd._fullLayout.paper_bgcolor.toUpperCase())"""
+    with _tab(browser, f"{server.url}/elbo_gap", color_scheme="light") as page:
+        assert set(page.evaluate(papers)) == {LIGHT_BG.upper()}
+        page.emulate_media(color_scheme="dark")   # the system switches; Streamlit follows it by default
+        page.wait_for_function(f"() => ({papers})().every(c => c === '{DARK_BG.upper()}')", timeout=30000)
+        assert len(page.evaluate(papers)) >= 4

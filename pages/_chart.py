@@ -69,9 +69,10 @@ def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels:
 
     ``labels``: the element's own words, translated: ``fullscreen`` (the mode bar button's tooltip) and
     ``failed`` (shown if plotly.js cannot be loaded). ``theme``: "light" or "dark", the Streamlit theme the
-    spec is styled for (None: one that does not follow the theme, presenter mode). When the page's theme
-    is switched (Streamlit's settings, or the system's), the element asks once for a rerun, which
-    styles it again; ``st.plotly_chart`` re-themed in the browser, without the server.
+    spec is styled for (None: one that does not follow the theme, presenter mode). When the system's
+    theme switches (Streamlit follows it; the app's minimal toolbar has no theme menu), the element
+    asks once for a rerun, which styles it again; ``st.plotly_chart`` re-themed in the browser, without
+    the server. A theme changed any other way is seen at the element's next update.
     """
     if theme not in (None, "light", "dark"):
         raise ValueError(f"theme: expected 'light', 'dark' or None, got {theme!r}")

@@ -63,22 +63,19 @@ def _component():
     return st.components.v2.component(NAME, js=JS, css=CSS, isolate_styles=False)
 
 
-def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels: dict | None = None,
-          theme: str | None = None) -> None:
+def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels: dict | None = None) -> None:
     """Draw ``spec`` (plotly JSON, styled) in the element ``key``; a later rerun with the same key updates it.
 
     ``labels``: the element's own words, translated: ``fullscreen`` (the mode bar button's tooltip) and
-    ``failed`` (shown if plotly.js cannot be loaded). ``theme``: "light" or "dark", the Streamlit theme the
-    spec is styled for (None: one that does not follow the theme, presenter mode). When the system's
+    ``failed`` (shown if plotly.js cannot be loaded). A spec in Streamlit's chart theme
+    (:func:`vizcore.figures.display.streamlit_themed`) follows the page's theme: when the system's
     theme switches (Streamlit follows it; the app's minimal toolbar has no theme menu), the element
     asks once for a rerun, which styles it again; ``st.plotly_chart`` re-themed in the browser, without
     the server. A theme changed any other way is seen at the element's next update.
     """
-    if theme not in (None, "light", "dark"):
-        raise ValueError(f"theme: expected 'light', 'dark' or None, got {theme!r}")
     spec, template = _theme_by_name(spec)
     payload = pjson.to_json_plotly({"spec": spec, "config": config, "alt": alt or "", "labels": labels or {},
-                                    "theme": theme, "template": template})
+                                    "template": template})
     _component()(data=payload.encode("utf-8"), key=key, on_theme_change=_theme_switched)
 
 
@@ -101,8 +98,3 @@ def _theme_by_name(spec: dict) -> tuple[dict, str | None]:
 def _theme_switched() -> None:
     """The page's theme changed: nothing to do here, the rerun that follows styles the charts anew."""
 
-
-def figure_of(element) -> dict:
-    """The ``{"spec", "config", "alt", "labels"}`` a chart element carries (an AppTest element's proto, for tests)."""
-    proto = getattr(element, "proto", element)
-    return json.loads(bytes(proto.bytes).decode("utf-8"))

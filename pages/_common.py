@@ -261,8 +261,7 @@ def show(fig, key: str, alt: str | None = None, share: float = 0.5) -> None:
     config = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"],
                                                         "filename": _export.file_stem(key)}}
     _chart.chart(spec, key=key, config=config, alt=alt,
-                 labels={"fullscreen": t("Full screen"), "failed": t("The chart could not be drawn: reload the page.")},
-                 theme=None if style == "present" else ("dark" if style == "dark" else "light"))
+                 labels={"fullscreen": t("Full screen"), "failed": t("The chart could not be drawn: reload the page.")})
 
 
 def prose(text: str, *, caption: bool = False) -> None:

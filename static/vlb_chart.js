@@ -92,7 +92,7 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
     gd.addEventListener('fullscreenchange', () => fullscreenSize(gd, document.fullscreenElement === gd));
   }
   gd.__vlbHeight = height;
-  gd.__vlbTheme = figure.theme || null;
+  gd.__vlbTheme = figure.template || null;   // the theme the server styled it in
   gd.__vlbAsk = (live) => setTriggerValue('theme', live);
   gd.style.minHeight = height + 'px';       // the room is kept while plotly.js loads
   if (figure.alt) { gd.setAttribute('role', 'figure'); gd.setAttribute('aria-label', figure.alt); }

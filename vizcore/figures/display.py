@@ -203,18 +203,13 @@ def _text_px(text: str, size: float) -> float:
 
 
 @functools.cache
-def _streamlit_theme_file() -> dict:
+def streamlit_theme() -> dict:
+    """``{"light": template layout, "dark": template layout}`` of Streamlit's chart theme (see the JSON's
+    ``_source``), loaded once; each is one object shared by every themed spec (never change it in place)."""
     from .speccache import mark_shared
     theme = json.loads((Path(__file__).with_name("streamlit_theme.json")).read_text(encoding="utf-8"))
     for kind in ("light", "dark"):
         mark_shared(theme[kind])
-    return theme
-
-
-def streamlit_theme() -> dict:
-    """``{"light": template layout, "dark": template layout}`` of Streamlit's chart theme (see the JSON's
-    ``_source``), loaded once; each is one object shared by every themed spec (never change it in place)."""
-    theme = _streamlit_theme_file()
     return {"light": theme["light"], "dark": theme["dark"]}
 
 

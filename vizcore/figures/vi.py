@@ -97,20 +97,29 @@ def decomposition_spec(elbo: float, kl: float, log_p: float, *, lang: str = "en"
     """log p(x) = ELBO + KL as a stacked (waterfall) bar, zoomed on the part that differs.
 
     The ELBO bar comes down to its value, the KL bar stacks on it up to
-    log p(x), and the total bar is log p(x) itself. (As plotly JSON; :func:`decomposition_figure`
-    gives the figure.)
+    log p(x), and the total bar is log p(x) itself; dotted lines join the levels. Drawn as bars with a
+    base (plotly's ``waterfall`` trace is not in the plotly.js bundle the app serves, ``pages/_chart.py``).
+    (As plotly JSON; :func:`decomposition_figure` gives the figure.)
     """
     bars = dict(
-        type="waterfall", x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p],
-        measure=["absolute", "relative", "total"], text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside",
-        cliponaxis=False, increasing=dict(marker=dict(color=KL)), totals=dict(marker=dict(color=LOG_P)),
-        decreasing=dict(marker=dict(color=ELBO)), connector=dict(line=dict(color="#888888", dash="dot")),
-        hovertemplate="%{x}: %{y:.4f}<extra></extra>", showlegend=False,
+        type="bar", x=["ELBO", "KL(q‖p(z|x))", "log p(x)"], y=[elbo, kl, log_p], base=[0.0, elbo, 0.0],
+        marker=dict(color=[ELBO, KL, LOG_P]), text=[fmt(elbo), "+" + fmt(kl), fmt(log_p)], textposition="outside",
+        # the hover reads each term (a bar's y with a base would read its top: the KL bar's is log p(x))
+        customdata=[elbo, kl, log_p], cliponaxis=False, hovertemplate="%{x}: %{customdata:.4f}<extra></extra>",
+        showlegend=False,
     )
+    # the bars' edges on the category axis (bars at 0, 1, 2, each 1 − bargap wide): ELBO → KL's foot,
+    # KL's top → log p(x)
+    bargap = 0.35
+    half = (1 - bargap) / 2
+    connector = dict(color="#888888", dash="dot", width=2)
+    shapes = [dict(type="line", xref="x", yref="y", x0=i + half, x1=i + 1 - half, y0=level, y1=level,
+                   line=dict(connector))
+              for i, level in ((0, elbo), (1, elbo + kl))]
     # the absolute bars start at 0; show the window where ELBO and log p differ
     lo, hi = min(elbo, log_p), max(elbo, log_p)
     span = max(hi - lo, 0.02 * max(abs(log_p), 1.0), 0.05)
-    return spec_of([bars], layout_of(ytitle=tr("nats", lang), height=height, bargap=0.35,
+    return spec_of([bars], layout_of(ytitle=tr("nats", lang), height=height, bargap=bargap, shapes=shapes,
                                      yaxis=dict(range=[lo - 0.6 * span, hi + 0.6 * span])))
 
 

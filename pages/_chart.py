@@ -11,9 +11,10 @@ window or the sidebar changes), the figure's height, plotly's mode bar (with the
 the page configures) and a full-screen button, the accessible name (``alt``), and Streamlit's chart
 theme, which the server now applies to the spec (:func:`vizcore.figures.display.streamlit_themed`).
 
-The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly.min.js``, the copy in the
-pinned ``plotly`` wheel; ``tests/test_static.py`` checks the bytes) are served by Streamlit's static
-file serving (``server.enableStaticServing`` in ``.streamlit/config.toml``) and loaded once per tab.
+The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly-cartesian.min.js``: plotly's
+own "cartesian" bundle of the plotly.js version the pinned ``plotly`` wheel ships, see ``static/README.md``)
+are served by Streamlit's static file serving (``server.enableStaticServing`` in
+``.streamlit/config.toml``) and loaded once per tab.
 
 The figure travels as JSON bytes, written by plotly's encoder (NaN as null, numpy scalars) once, as
 ``st.plotly_chart`` writes it. Handed a dict, Streamlit's component element would also dump it sorted
@@ -40,7 +41,13 @@ def _versioned(name: str) -> str:
     return f"app/static/{name}?v={digest}"
 
 
-PLOTLY_JS = _versioned("plotly.min.js")
+PLOTLY_BUNDLE = "plotly-cartesian.min.js"
+# The trace types that bundle holds (its README; tests/test_browser_chart.py asks the bundle itself): a chart
+# spec may use no other (tests/test_figure_specs.py). The full plotly.js is three times its size, and running
+# it was the longest task of a page's first load (bench/README.md, item 40).
+PLOTLY_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                           "image", "pie", "scatter", "scatterternary", "violin"})
+PLOTLY_JS = _versioned(PLOTLY_BUNDLE)
 MODULE_JS = _versioned("vlb_chart.js")
 THEME_JSON = _versioned("streamlit_theme.json")   # vizcore/figures/streamlit_theme.json (tests/test_static.py)
 

@@ -185,3 +185,19 @@ def test_the_charts_follow_a_theme_switch_without_a_widget_touched(browser, serv
         page.emulate_media(color_scheme="dark")   # the system switches; Streamlit follows it by default
         page.wait_for_function(f"() => ({papers})().every(c => c === '{DARK_BG.upper()}')", timeout=30000)
         assert len(page.evaluate(papers)) >= 4
+
+
+def test_the_served_plotly_js_holds_exactly_the_trace_types_the_specs_are_checked_against(browser):
+    """pages/_chart.PLOTLY_TRACES, against which tests/test_figure_specs.py checks every spec, is what the
+    bundle in static/ registers: asked of the bundle itself, in Chromium."""
+    from pages import _chart
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.set_content("<!doctype html><html><body></body></html>")
+        page.add_script_tag(path=str(ROOT / "static" / _chart.PLOTLY_BUNDLE))
+        traces = page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)")
+    finally:
+        ctx.close()
+    assert set(traces) == set(_chart.PLOTLY_TRACES)
+

@@ -232,3 +232,17 @@ def test_a_property_plotly_would_change_is_caught():
     misspelt["data"][0]["colorscal"] = "Viridis"
     with pytest.raises(ValueError):
         Figure(misspelt)
+
+
+@pytest.mark.parametrize("builder,args,kwargs", CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_every_trace_is_of_a_type_the_served_plotly_js_draws(builder, args, kwargs):
+    """The browser runs plotly's cartesian bundle (pages/_chart.py): a trace of another type (a waterfall, a
+    3-D surface) would be left out of the chart without an error."""
+    from pages import _chart
+    types = {trace.get("type", "scatter") for trace in builder(*args, **kwargs)["data"]}
+    assert types <= _chart.PLOTLY_TRACES, f"not in static/{_chart.PLOTLY_BUNDLE}: {sorted(types - _chart.PLOTLY_TRACES)}"
+
+
+def test_the_trace_type_check_can_fail():
+    from pages import _chart
+    assert "waterfall" not in _chart.PLOTLY_TRACES and "surface" not in _chart.PLOTLY_TRACES

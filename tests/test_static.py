@@ -1,27 +1,39 @@
-"""The charts' plotly.js: served by Streamlit from ``static/``, the same file the pinned plotly wheel ships."""
+"""The charts' plotly.js and the chart element's files, served by Streamlit from ``static/`` (static/README.md)."""
 from __future__ import annotations
 
+import hashlib
+import re
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# SHA-256 of static/plotly-cartesian.min.js as npm delivered it (plotly.js-cartesian-dist-min@4.1.1, checked
+# by npm against the registry's integrity hash); static/README.md says how to fetch and record a new one
+BUNDLE_SHA256 = "79542150855a52c567260e3137095dbe2b744e6d702a5cabe67da246942fba7a"
 
 
-def test_the_served_plotly_js_is_the_pinned_wheels_own():
-    import plotly
-    wheel = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    served = ROOT / "static" / "plotly.min.js"
-    assert served.is_file(), "static/plotly.min.js is missing: the charts would not draw"
-    assert served.read_bytes() == wheel.read_bytes(), (
-        f"static/plotly.min.js differs from plotly {plotly.__version__}'s copy: after a plotly upgrade run "
-        f"cp {wheel} static/plotly.min.js")
+def test_the_served_plotly_js_is_plotlys_bundle_of_the_wheels_version():
+    """The browser runs the plotly.js the pinned plotly wheel was made for, in plotly's own partial bundle."""
+    import plotly.offline
+    from pages import _chart
+    served = ROOT / "static" / _chart.PLOTLY_BUNDLE
+    assert served.is_file(), f"static/{_chart.PLOTLY_BUNDLE} is missing: the charts would not draw"
+    head = served.read_bytes()[:400].decode("utf-8", "replace")
+    found = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", head)
+    assert found, f"static/{_chart.PLOTLY_BUNDLE} is not plotly's cartesian bundle: {head[:120]!r}"
+    wanted = plotly.offline.get_plotlyjs_version()
+    assert found.group(1) == wanted, (
+        f"static/{_chart.PLOTLY_BUNDLE} is plotly.js {found.group(1)}, the pinned plotly wheel ships {wanted}: "
+        "fetch the matching bundle (static/README.md)")
+    assert hashlib.sha256(served.read_bytes()).hexdigest() == BUNDLE_SHA256, (
+        "the bundle's bytes are not the ones npm delivered: fetch it again (static/README.md)")
 
 
 def test_streamlit_serves_the_static_folder_where_the_chart_element_looks():
     from pages import _chart
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["enableStaticServing"] is True
-    for name, url in (("plotly.min.js", _chart.PLOTLY_JS), ("vlb_chart.js", _chart.MODULE_JS),
+    for name, url in ((_chart.PLOTLY_BUNDLE, _chart.PLOTLY_JS), ("vlb_chart.js", _chart.MODULE_JS),
                       ("streamlit_theme.json", _chart.THEME_JSON)):
         assert (ROOT / "static" / name).is_file()
         assert url.startswith(f"app/static/{name}?v=")   # Streamlit serves ./static/<f> at app/static/<f>

@@ -281,11 +281,21 @@ def _source(func) -> str:
     return f"# {func.__module__}.{func.__qualname__}\n" + textwrap.dedent(inspect.getsource(func))
 
 
+CODE_PANEL = "_code_panel"   # the "Show the code" expander's state (not in the address: a reader's own view)
+
+
 def show_code(*funcs) -> None:
-    """A "Show the code" expander with the source of the vizcore functions behind a figure."""
-    with st.expander(t("Show the code"), icon=":material/code:"):
-        for func in funcs:
-            st.code(_source(func), language="python")
+    """A "Show the code" expander with the source of the vizcore functions behind a figure.
+
+    The code is sent only while the expander is open (opening it reruns the page): a closed one would
+    still make the browser load and run Streamlit's syntax highlighter (1.5 MB of JavaScript) on the
+    page's first load, before its first chart is drawn (bench/README.md, item 41).
+    """
+    box = st.expander(t("Show the code"), icon=":material/code:", key=CODE_PANEL, on_change="rerun")
+    if box.open:
+        with box:
+            for func in funcs:
+                st.code(_source(func), language="python")
 
 
 def end_page() -> None:

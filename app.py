@@ -5,10 +5,11 @@ by ``vizcore``; the pages only hold widgets and figures.
 """
 import streamlit as st
 
-from pages import _export, _url_state
+from pages import _chart, _export, _url_state
 from pages._common import end_page, presenting, settings, t
 
 st.set_page_config(page_title="Variational lower bounds", page_icon="📐", layout="wide")
+_chart.preload()  # plotly.js starts loading before the page's first chart (hidden)
 settings()  # the language (?lang=zh) and presenter mode (?present=true), shared by every page
 st.set_page_config(page_title=t("Variational lower bounds"),
                    initial_sidebar_state="collapsed" if presenting() else "auto")

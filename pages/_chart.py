@@ -14,7 +14,7 @@ theme, which the server now applies to the spec (:func:`vizcore.figures.display.
 The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly-cartesian.min.js``: plotly's
 own "cartesian" bundle of the plotly.js version the pinned ``plotly`` wheel ships, see ``static/README.md``)
 are served by Streamlit's static file serving (``server.enableStaticServing`` in
-``.streamlit/config.toml``) and loaded once per tab.
+``.streamlit/config.toml``) and loaded once per tab; :func:`preload` starts loading them with the page.
 
 The figure travels as JSON bytes, written by plotly's encoder (NaN as null, numpy scalars) once, as
 ``st.plotly_chart`` writes it. Handed a dict, Streamlit's component element would also dump it sorted
@@ -59,10 +59,13 @@ JS = """export default function (component) {
 }
 """ % {"module": json.dumps(MODULE_JS), "plotly": json.dumps(PLOTLY_JS), "theme": json.dumps(THEME_JSON)}
 
+PRELOAD_KEY = "vlb_chart_preload"
+
 CSS = """
-div.vlb-chart { width: 100%; }
+div.vlb-chart { width: 100%%; }
 div.vlb-chart:fullscreen { width: 100vw; height: 100vh; }
-"""
+.st-key-%s { display: none; }
+""" % PRELOAD_KEY
 
 
 @functools.cache
@@ -84,6 +87,19 @@ def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels:
     payload = pjson.to_json_plotly({"spec": spec, "config": config, "alt": alt or "", "labels": labels or {},
                                     "template": template})
     _component()(data=payload.encode("utf-8"), key=key, on_theme_change=_theme_switched)
+
+
+def preload() -> None:
+    """Start loading plotly.js and the chart theme now, in a hidden element at the top of the page.
+
+    A chart element asks for plotly.js when the browser runs its code, after rendering the elements
+    before it. Drawn first (``app.py``), this one asks once the browser has rendered the page's first
+    messages. On a page whose script computes for a while before its first chart (em), plotly.js then runs
+    while the browser waits for the rest (bench/README.md, item 42); on the others the page's messages
+    arrive together and it gains little; on a slow network its download starts sooner. In a tab that has
+    plotly.js already it does nothing.
+    """
+    _component()(data=b'{"preload": true}', key=PRELOAD_KEY)
 
 
 def _theme_by_name(spec: dict) -> tuple[dict, str | None]:

@@ -63,6 +63,11 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
   PLOTLY_URL = urls.plotly;
   THEME_URL = urls.theme;
   const figure = figureOf(data);
+  if (figure.preload) {                     // pages/_chart.preload: fetch now, draw nothing
+    plotly().catch(() => {});
+    themes().catch(() => {});
+    return;
+  }
   const spec = figure.spec || {};
   const layout = Object.assign({}, spec.layout || {});
   delete layout.width;                      // the column's width, as plotly measures it

@@ -204,8 +204,11 @@ class Chart:
 
 
 def charts(at) -> list[Chart]:
-    """Every chart an AppTest run drew, in page order (main area and sidebar)."""
-    return [Chart(el) for el in at.get("bidi_component") if el.proto.component_name == "vlb_chart"]
+    """Every chart an AppTest run drew, in page order (main area and sidebar); not the hidden element
+    that starts loading plotly.js (``pages/_chart.preload``), which draws none."""
+    from pages._chart import PRELOAD_KEY
+    return [Chart(el) for el in at.get("bidi_component")
+            if el.proto.component_name == "vlb_chart" and not el.proto.id.endswith("-" + PRELOAD_KEY)]
 
 
 def chart_problems(at) -> list[str]:

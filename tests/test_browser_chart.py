@@ -201,3 +201,27 @@ def test_the_served_plotly_js_holds_exactly_the_trace_types_the_specs_are_checke
         ctx.close()
     assert set(traces) == set(_chart.PLOTLY_TRACES)
 
+
+def test_plotly_js_is_asked_for_first_on_every_page_by_an_element_that_takes_no_room(browser, server):
+    """pages/_chart.preload: the first element of every page, opened at its own address, is hidden and 0 px
+    high, and plotly.js is requested. (How much earlier than the first chart's element would ask for it is a
+    timing, measured by bench/run.py --only first_load; bench/README.md, item 42.)"""
+    from pages._chart import PLOTLY_BUNDLE, PRELOAD_KEY
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx.add_init_script("""new MutationObserver(() => { if (!window.__chartAt && document.querySelector('div.vlb-chart'))
+        window.__chartAt = performance.now(); }).observe(document, {subtree: true, childList: true});""")
+    try:
+        for path in page_paths():
+            page = ctx.new_page()
+            _open(page, f"{server.url}/{path}")
+            first = page.evaluate("""() => { const el = document.querySelector(
+                '[data-testid=stMain] [data-testid=stVerticalBlock] > [data-testid=stElementContainer]');
+                return [el.className, getComputedStyle(el).display, el.getBoundingClientRect().height]; }""")
+            assert f"st-key-{PRELOAD_KEY}" in first[0].split() and first[1:] == ["none", 0], (path, first)
+            asked = page.evaluate("""(name) => performance.getEntriesByType('resource')
+                .filter(r => r.name.includes(name)).map(r => r.startTime)""", PLOTLY_BUNDLE)
+            chart_at = page.evaluate("() => window.__chartAt")
+            assert asked and chart_at, (path, asked, chart_at)
+            page.close()
+    finally:
+        ctx.close()

@@ -1,5 +1,7 @@
 """What a page's first load asks of the browser (bench/README.md, items 40–42), in AppTest through app.py.
 
+* The hidden element that starts loading plotly.js comes before anything else on the page, and draws nothing
+  (and, in a browser, takes no room: tests/test_browser_chart.py).
 * "Show the code" sends its code only when opened: a closed expander would still make the browser fetch and
   run Streamlit's syntax highlighter before the first chart. Opened, it shows the vizcore source behind the
   page's figures, read from the functions themselves.
@@ -7,6 +9,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -30,6 +33,10 @@ def _app_on(page: str) -> AppTest:
         at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def _components(at):
+    return [el for el in at.get("bidi_component") if el.proto.component_name == "vlb_chart"]
 
 
 def _source_of(qualified: str) -> str:
@@ -66,3 +73,16 @@ def test_the_code_is_sent_only_when_asked_for_and_is_the_vizcore_source(page):
         assert body.rstrip() == textwrap.dedent(_source_of(first[2:])).rstrip(), f"{first}: not its source"
     assert {c.key: c.spec for c in charts_of(at)} == charts_before, "opening the code changed a chart"
 
+
+def test_plotly_js_starts_loading_before_the_page_and_nothing_is_drawn_for_it():
+    """On the session's first run (AppTest's switch_page leaves out what app.py draws before the page; a
+    browser does not: tests/test_browser_chart.py checks every page there)."""
+    from pages._chart import PRELOAD_KEY
+    at = _app_on("pages/home.py")
+    first = at.main[0]
+    assert first.type == "bidi_component" and first.proto.id.endswith("-" + PRELOAD_KEY), (
+        f"the first element is {first.type}, not the plotly.js preload")
+    assert json.loads(bytes(first.proto.bytes)) == {"preload": True}
+    elements = _components(at)
+    assert sum(el.proto.id.endswith("-" + PRELOAD_KEY) for el in elements) == 1
+    assert len(charts_of(at)) == len(elements) - 1 >= 1    # every other one is a chart

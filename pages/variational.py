@@ -265,48 +265,57 @@ m = early_value("vi_q_m", 0.5, *M_RANGE)
 s = early_value("vi_q_s", 1.2, *S_RANGE)
 
 # ---------------------------------------------------------------------------
+@st.fragment
+def hand_tab(spec: tuple, ev, fit, grid) -> None:
+    """The "Gaussian q by hand" tab. A fragment: moving q, or setting it to the best Gaussian, reruns this
+    tab alone; the model, the data and the page above are kept (bench/README.md, item 43). The other tabs
+    read q from session state when they open."""
+    prose(t(
+        "Restrict q to Gaussians N(m, s²). Move m and s: the ELBO and the KL gap trade places, and their "
+        "sum is always log p(x). On the Poisson model no Gaussian equals the skewed posterior, so even the "
+        "best one leaves a gap."))
+    left, right = st.columns([1, 1.2], gap="large")
+    with left:
+        m = st.slider(t("mean m of q"), *M_RANGE, 0.5, 0.01, key="vi_q_m", bind="query-params")
+        s = st.slider(t("standard deviation s of q"), *S_RANGE, 1.2, 0.01, key="vi_q_s", bind="query-params")
+        st.button(t("Set q to the best Gaussian"), key="vi_q_best", on_click=_set_best_q, args=(fit.mean, fit.sd))
+    h = hand(spec, float(m), float(s))
+    kl = max(ev.log_evidence - h["elbo"], 0.0)
+    with right:
+        show(lazy(vifig.decomposition_spec, h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
+             alt=t("Waterfall chart: the ELBO plus the KL gap makes log p(x)."))
+    c_a, c_b, c_c = st.columns(3)
+    c_a.metric("ELBO", num(h["elbo"]))
+    c_b.metric("log p(x)", num(ev.log_evidence))
+    c_c.metric("KL(q‖p(z|x))", num(kl))
+    st.latex(
+        rf"\begin{{aligned}}\mathcal{{L}}(q) &= \underbrace{{E_q[\log p(x,z)]}}_{{{tex(h['energy'])}}}"
+        rf" + \underbrace{{\tfrac12\log(2\pi e\, s^2)}}_{{{tex(h['entropy'])}}} = {tex(h['elbo'])}\\"
+        rf"\log p(x) &= \mathcal{{L}}(q) + \mathrm{{KL}}\big(q\,\|\,p(z\mid x)\big) = {tex(h['elbo'])} + {tex(kl)}"
+        rf" = {tex(ev.log_evidence)}\end{{aligned}}")
+    st.caption(t("The KL term computed directly by quadrature, ∫ q log(q / p(z|x)) dz = {v}, agrees with "
+                 "log p(x) − ELBO.").format(v=num(max(h["kl_quad"], 0.0))))
+    d_col, h_col = st.columns(2, gap="large")
+    with d_col:
+        show(lazy(vifig.densities_spec, h["z"], [
+            dict(name=f"p(z|x) · {t('exact posterior')}", y=h["post"], colour=vifig.P, fill=True),
+            dict(name=f"q(z) = N({m:.2f}, {s:.2f}²)", y=h["q"], colour=vifig.Q, dash="dash"),
+        ], lang=lang()), key="vi_chart_q",
+             alt=t("Line chart of the exact posterior p(z|x) (filled) and the Gaussian q (dashed)."))
+    with h_col:
+        show(lazy(vifig.elbo_heatmap_spec, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
+                                current=(float(m), float(s)), lang=lang(), height=380), key="vi_chart_heat",
+             alt=t("Heatmap of the gap log p(x) − ELBO over the mean and log standard deviation of q."))
+    st.caption(t("Heatmap: each cell is a Gaussian q; the colour is the gap log p(x) − ELBO on a log scale "
+                 "(dark = small). × marks the best Gaussian (gap {g}); the circle is your q.").format(g=num(fit.gap)))
+
+
 # Only the open tab runs: st.tabs with a key tracks the open tab (tab.open), and switching tabs reruns
 # the page. A closed tab's settings are kept by Streamlit and come back with it.
 if tab_hand.open:
     with tab_hand:
-        prose(t(
-            "Restrict q to Gaussians N(m, s²). Move m and s: the ELBO and the KL gap trade places, and their "
-            "sum is always log p(x). On the Poisson model no Gaussian equals the skewed posterior, so even the "
-            "best one leaves a gap."))
-        left, right = st.columns([1, 1.2], gap="large")
-        with left:
-            m = st.slider(t("mean m of q"), *M_RANGE, 0.5, 0.01, key="vi_q_m", bind="query-params")
-            s = st.slider(t("standard deviation s of q"), *S_RANGE, 1.2, 0.01, key="vi_q_s", bind="query-params")
-            st.button(t("Set q to the best Gaussian"), key="vi_q_best", on_click=_set_best_q, args=(fit.mean, fit.sd))
-        h = hand(spec, float(m), float(s))
-        kl = max(ev.log_evidence - h["elbo"], 0.0)
-        with right:
-            show(lazy(vifig.decomposition_spec, h["elbo"], kl, ev.log_evidence, lang=lang(), height=250), key="vi_chart_bar",
-                 alt=t("Waterfall chart: the ELBO plus the KL gap makes log p(x)."))
-        c_a, c_b, c_c = st.columns(3)
-        c_a.metric("ELBO", num(h["elbo"]))
-        c_b.metric("log p(x)", num(ev.log_evidence))
-        c_c.metric("KL(q‖p(z|x))", num(kl))
-        st.latex(
-            rf"\begin{{aligned}}\mathcal{{L}}(q) &= \underbrace{{E_q[\log p(x,z)]}}_{{{tex(h['energy'])}}}"
-            rf" + \underbrace{{\tfrac12\log(2\pi e\, s^2)}}_{{{tex(h['entropy'])}}} = {tex(h['elbo'])}\\"
-            rf"\log p(x) &= \mathcal{{L}}(q) + \mathrm{{KL}}\big(q\,\|\,p(z\mid x)\big) = {tex(h['elbo'])} + {tex(kl)}"
-            rf" = {tex(ev.log_evidence)}\end{{aligned}}")
-        st.caption(t("The KL term computed directly by quadrature, ∫ q log(q / p(z|x)) dz = {v}, agrees with "
-                     "log p(x) − ELBO.").format(v=num(max(h["kl_quad"], 0.0))))
-        d_col, h_col = st.columns(2, gap="large")
-        with d_col:
-            show(lazy(vifig.densities_spec, h["z"], [
-                dict(name=f"p(z|x) · {t('exact posterior')}", y=h["post"], colour=vifig.P, fill=True),
-                dict(name=f"q(z) = N({m:.2f}, {s:.2f}²)", y=h["q"], colour=vifig.Q, dash="dash"),
-            ], lang=lang()), key="vi_chart_q",
-                 alt=t("Line chart of the exact posterior p(z|x) (filled) and the Gaussian q (dashed)."))
-        with h_col:
-            show(lazy(vifig.elbo_heatmap_spec, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
-                                    current=(float(m), float(s)), lang=lang(), height=380), key="vi_chart_heat",
-                 alt=t("Heatmap of the gap log p(x) − ELBO over the mean and log standard deviation of q."))
-        st.caption(t("Heatmap: each cell is a Gaussian q; the colour is the gap log p(x) − ELBO on a log scale "
-                     "(dark = small). × marks the best Gaussian (gap {g}); the circle is your q.").format(g=num(fit.gap)))
+        hand_tab(spec, ev, fit, grid)
+
 
 # ---------------------------------------------------------------------------
 if tab_sga.open:

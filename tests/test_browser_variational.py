@@ -142,3 +142,54 @@ def test_the_address_follows_each_step_of_variational_em_and_reopens_there(page,
     page.wait_for_function("() => { const s = document.querySelector('.st-key-vi_vem_t input[type=range]');"
                            " return s !== null && s.value === '3'; }", timeout=60000)
     _no_errors(page, server)
+
+
+def _rerun_requests(page):
+    """The rerun requests the tab sends from now on: a list of their fragment ids ("" for a whole-page run)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    sent = []
+
+    def on_ws(ws):
+        def on_frame(payload):
+            msg = BackMsg()
+            try:
+                msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode("latin-1"))
+            except Exception:  # noqa: BLE001 - not a BackMsg
+                return
+            if msg.WhichOneof("type") == "rerun_script":
+                sent.append(msg.rerun_script.fragment_id)
+        ws.on("framesent", on_frame)
+    page.on("websocket", on_ws)
+    return sent
+
+
+def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
+    """The "Gaussian q by hand" tab is a fragment (bench/README.md, item 43): moving q or setting it to the
+    best Gaussian asks for that fragment's rerun, not the page's; the charts, the slider and the address
+    follow, and the copied link reopens at that q."""
+    sent = _rerun_requests(page)
+    _open(page, server)
+    assert not any(sent)                                   # the first run is the page's
+    del sent[:]
+    before = page.evaluate(CHART_DATA_JS)
+    slider = page.locator(".st-key-vi_q_m input[type=range]")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    wait_settled(page, 60000)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('vi_q_m') === '0.51'", timeout=15000)
+    assert sent and all(sent), f"a q move asked for a whole-page run: {sent}"
+    after = page.evaluate(CHART_DATA_JS)
+    assert sum(a != b for a, b in zip(before, after)) >= 3     # the bar, the densities, the heatmap's circle
+
+    del sent[:]
+    page.get_by_role("button", name="Set q to the best Gaussian").click()
+    wait_settled(page, 60000)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('vi_q_m') !== '0.51'", timeout=15000)
+    assert sent and all(sent), f"the button asked for a whole-page run: {sent}"
+    best = slider.input_value()
+    assert float(page.evaluate("() => new URLSearchParams(location.search).get('vi_q_m')")) == float(best)
+    page.goto(page.url, wait_until="domcontentloaded")
+    wait_settled(page, 60000)
+    page.wait_for_function("(v) => { const s = document.querySelector('.st-key-vi_q_m input[type=range]');"
+                           " return s !== null && s.value === v; }", arg=best, timeout=60000)
+    _no_errors(page, server)

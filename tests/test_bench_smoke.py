@@ -20,6 +20,7 @@ import load  # noqa: E402
 import run  # noqa: E402
 import server_work  # noqa: E402
 import margins  # noqa: E402
+import slider_latency  # noqa: E402
 
 
 def _row_ok(row):
@@ -188,3 +189,11 @@ def test_margins_probe_times_both_kinds_of_round():
     assert r["moves"][0] >= 1 and r["moves"][1] >= 1
     assert 0 < r["as_sent_ms"] < 30_000 and 0 < r["fitted_ms"] < 30_000
     assert r["pushed_per_move_fitted"] < 10
+
+
+def test_slider_latency_names_its_arguments():
+    with pytest.raises(SystemExit) as stop:
+        slider_latency.main(["--help"])
+    assert stop.value.code == 0
+    with pytest.raises(SystemExit):
+        slider_latency.main(["variational"])        # the sliders are required

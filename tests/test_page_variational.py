@@ -152,8 +152,15 @@ def test_numbers_shown_match_vizcore(default):
     assert shown["variational EM end point (μ₀, σ₀²)"] == f"({vem.prior_means[-1]:.3f}, {vem.prior_vars[-1]:.3f})"
     assert shown["maximum likelihood (exact EM)"] == f"({em.prior_means[-1]:.3f}, {em.prior_vars[-1]:.3f})"
     # the stacked bar holds the same three numbers
-    bar = charts(default)["vi_chart_bar"]["data"][0]
+    bar_spec = charts(default)["vi_chart_bar"]
+    bar = bar_spec["data"][0]
     assert arr(bar["y"]) == pytest.approx([elbo, ev.log_evidence - elbo, ev.log_evidence], abs=1e-9)
+    # the KL bar stands on the ELBO and reaches log p(x); its hover reads the KL, not the level it reaches
+    assert arr(bar["base"]) + arr(bar["y"]) == pytest.approx([elbo, ev.log_evidence, ev.log_evidence], abs=1e-9)
+    assert "%{customdata" in bar["hovertemplate"]
+    assert arr(bar["customdata"]) == pytest.approx(arr(bar["y"]), abs=1e-12)
+    levels = sorted(sh["y0"] for sh in bar_spec["layout"]["shapes"])
+    assert levels == pytest.approx(sorted([elbo, ev.log_evidence]), abs=1e-9)   # the dotted joins
 
 
 def test_q_sliders_change_the_numbers_and_the_charts():

@@ -88,6 +88,146 @@ def _set_by_hand_in_url(expected: dict) -> bool:
     return False
 
 
+# ---- what q drives ---------------------------------------------------------------------------------
+@st.fragment
+def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
+    """Everything q drives: "Choose q" to the end, and the numbers of the formula at the top
+    (``formula``, a placeholder above the model controls). A fragment, so that moving t,
+    a q(z_n) slider, the data point or the coordinate reruns this section alone; the model controls above
+    are left as they are (bench/README.md, item 44). A model change reruns the whole page, this included."""
+    model, x, params, sig = setup.model, setup.x, setup.params, setup.signature
+    n_points, k = post.shape
+    st.subheader(t("Choose q"))
+    qc1, qc2, qc3 = st.columns([1.15, 1.25, 1.3], gap="medium")
+    with qc1:
+        tt = st.slider(t("t: q from the prior p(z) (0) to the posterior p(z|x, θ) (1)"), 0.0, 1.0, step=0.01,
+                       key="eg_t", on_change=_follow_path, value=0.3, bind="query-params",
+                       help=t("q_t = (1 − t)·p(z|θ) + t·p(z|x, θ) for every data point."))
+        st.button(t("Set q to the posterior (E-step)"), key="eg_estep", on_click=_e_step, type="primary",
+                  width="stretch")
+        st.caption(t("The E-step sets q(Z) = p(Z|X, θ): t = 1 and the per-point q equal to the posterior."))
+    q_path = vc.interpolate_resp(prior, post, float(tt))
+
+    with qc2:
+        if n_points > 1:
+            n_idx = int(st.number_input(t("Data point n"), min_value=1, max_value=n_points, value=1, step=1,
+                                        key="eg_n", on_change=_follow_path, bind="query-params")) - 1
+        else:
+            n_idx = 0
+        context = f"{setup.model_name}|{setup.data_key}|{setup.k}|{setup.seed}|{n_points}|{n_idx}"
+        if "eg_custom" not in st.session_state:  # a fresh session: restore a hand-set q(z_n) from the address
+            if k <= MAX_POINT_SLIDERS:
+                expected = {f"eg_q_{sig}_{j}": round(float(v), 2) for j, v in enumerate(q_path[n_idx])}
+            else:
+                expected = {"eg_rho": round(float(params.theta[0] / (2 + params.theta[0])), 3)}
+            st.session_state["eg_custom"] = context if _set_by_hand_in_url(expected) else None
+        custom = st.session_state.get("eg_custom") == context
+        xn = np.ravel(x[n_idx])
+        st.caption(t("x_n =") + " (" + ", ".join(f"{v:.4g}" for v in xn) + ")")
+        if k <= MAX_POINT_SLIDERS:
+            keys = [f"eg_q_{sig}_{j}" for j in range(k)]
+            if not custom:  # show the path's q(z_n); moving a slider makes this row custom
+                for key, v in zip(keys, q_path[n_idx]):
+                    st.session_state[key] = float(round(v, 2))
+            raw = [st.slider(f"q(z_n = {j + 1})", 0.0, 1.0, step=0.01, key=key, on_change=_mark_custom,
+                             args=(context,), bind="query-params") for j, key in enumerate(keys)]
+            row = teaching.normalise(raw)
+            if custom and sum(raw) <= 0:
+                st.caption(t("All sliders at 0: q(z_n) is taken uniform."))
+            elif custom:
+                st.caption(t("Normalised: q(z_n) =") + " (" + ", ".join(f"{v:.3f}" for v in row) + ")")
+        else:  # linkage: z takes y1 + 1 values; q(z) = Binomial(y1, ρ) contains the posterior Binomial(y1, θ/(2+θ))
+            y1 = int(x[n_idx, 0])
+            rho_post = float(params.theta[0] / (2 + params.theta[0]))
+            if not custom:
+                st.session_state["eg_rho"] = float(round(rho_post, 3))
+            rho = st.slider(t("q(z) = Binomial(y₁, ρ): ρ"), 0.001, 0.999, step=0.001, key="eg_rho",
+                            on_change=_mark_custom, args=(context,), bind="query-params")
+            st.caption(t("The posterior is Binomial(y₁, θ/(2 + θ)), ρ =") + f" {rho_post:.4f}. "
+                       + t("Move ρ to use this q for the latent z instead of the t-path."))
+            row = teaching.binomial_row(y1, k, rho)
+        q = teaching.replace_row(q_path, n_idx, row) if custom else q_path
+        if custom:
+            st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
+    with qc3:
+        show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart", share=0.33,
+             alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
+
+    try:
+        dec = numbers(setup.model_name, x, params, q)
+    except ValueError as err:
+        fail(err, "Move the q sliders so that every q(z_n) is a distribution.")
+        return
+
+    formula.latex(
+        r"\begin{aligned}"
+        r"\log p(X\mid\theta)&=\mathcal{L}(q,\theta)+\mathrm{KL}\big(q(Z)\,\|\,p(Z\mid X,\theta)\big)"
+        + rf"&&{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}\\"
+        r"\mathcal{L}(q,\theta)&=\mathbb{E}_{q}\big[\log p(X,Z\mid\theta)-\log q(Z)\big]"
+        + rf"&&{tex(dec.elbo)}={tex(dec.energy)}+{tex(dec.entropy)}"
+        r"\end{aligned}"
+    )
+
+    st.subheader(t("log p = ELBO + KL"))
+    b1, b2 = st.columns([2.6, 1], gap="medium")
+    with b2:
+        st.metric(t("log p(X|θ)"), fmt(dec.log_marginal))
+        st.metric(t("ELBO L(q,θ)"), fmt(dec.elbo))
+        st.metric(t("KL(q‖p(Z|X,θ)) = gap"), fmt(dec.kl_posterior))
+        if abs(dec.kl_posterior) < 1e-9:
+            st.success(t("q is the posterior: the bound touches, the gap is 0 to rounding."))
+    with b1:
+        baseline = min(elbo_prior, dec.elbo)
+        baseline -= 0.05 * max(dec.log_marginal - baseline, 1.0)
+        show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
+             key="eg_bar_chart", share=0.7,
+             alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
+        prose(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
+                     "the real values: log p(X|θ) is a large negative number, so bars drawn from 0 would all look "
+                     "equally long. The blue ELBO bar plus the red KL bar is exactly as long as the grey log p bar; "
+                     "the dashed line marks log p."), caption=True)
+
+    st.subheader(t("Three ways to write the same ELBO"))
+    st.latex(
+        r"\begin{aligned}"
+        r"\mathcal{L}(q,\theta)&=\mathbb{E}_q[\log p(X,Z\mid\theta)]+\mathrm{H}(q)"
+        + rf"&&={tex(dec.energy)}+{tex(dec.entropy)}\\"
+        r"&=\mathbb{E}_q[\log p(X\mid Z,\theta)]-\mathrm{KL}\big(q\,\|\,p(Z\mid\theta)\big)"
+        + rf"&&={tex(dec.expected_log_lik)}-{tex(dec.kl_prior)}\\"
+        r"&=\log p(X\mid\theta)-\mathrm{KL}\big(q\,\|\,p(Z\mid X,\theta)\big)"
+        + rf"&&={tex(dec.log_marginal)}-{tex(dec.kl_posterior)}\;=\;{tex(dec.elbo)}"
+        r"\end{aligned}"
+    )
+    show(lazy(decomposition_spec, dec, lang=lang()), key="eg_decomp_chart", share=1.0,
+         alt=t("Three rows of bars: three ways to split the same ELBO into two terms."))
+    prose(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
+                 "the prior: how well the z drawn from q explain x, minus how far q strays from p(z). log p − KL to "
+                 "the posterior: the evidence minus the gap."), caption=True)
+
+    st.subheader(t("Hold q, move θ"))
+    coords = teaching.selectable_coordinates(model, params)
+    g1, g2 = st.columns([1, 3], gap="medium")
+    with g1:
+        default = next((c for c in coords if c.startswith(("means[0]", "heads_probs[0]"))), coords[0])
+        coord = st.selectbox(t("Coordinate of θ"), coords, index=coords.index(default),
+                             format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"eg_coord_{sig}",
+                             bind="query-params")
+        prose(t("q stays the distribution chosen above while θ moves along this coordinate (the others held). "
+                      "The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). "
+                      "After the E-step it is zero at the current θ and grows away from it."))
+    try:
+        values, f, bound, cur = gap_curve(setup.model_name, x, params, q, coord)
+    except ValueError as err:
+        fail(err, "Choose another coordinate.")
+        return
+    with g2:
+        show(lazy(gap_spec, values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
+                        lang=lang()), key="eg_gap_chart", share=0.73,
+             alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
+                   "is shaded."))
+
+
+
 # ---- page ------------------------------------------------------------------------------------------
 st.title(t("The ELBO and the KL gap"))
 prose(t(
@@ -101,140 +241,11 @@ formula = st.empty()
 setup = model_controls("eg_", layout="row", theta_expanded=False)
 if setup is None:
     st.stop()
-model, x, params, sig = setup.model, setup.x, setup.params, setup.signature
+x, params = setup.x, setup.params
 try:
     prior, post, elbo_prior = endpoints(setup.model_name, x, params)
 except ValueError as err:
     fail(err, "Choose other values of θ.")
     st.stop()
-n_points, k = post.shape
-
-st.subheader(t("Choose q"))
-qc1, qc2, qc3 = st.columns([1.15, 1.25, 1.3], gap="medium")
-with qc1:
-    tt = st.slider(t("t: q from the prior p(z) (0) to the posterior p(z|x, θ) (1)"), 0.0, 1.0, step=0.01,
-                   key="eg_t", on_change=_follow_path, value=0.3, bind="query-params",
-                   help=t("q_t = (1 − t)·p(z|θ) + t·p(z|x, θ) for every data point."))
-    st.button(t("Set q to the posterior (E-step)"), key="eg_estep", on_click=_e_step, type="primary",
-              width="stretch")
-    st.caption(t("The E-step sets q(Z) = p(Z|X, θ): t = 1 and the per-point q equal to the posterior."))
-q_path = vc.interpolate_resp(prior, post, float(tt))
-
-with qc2:
-    if n_points > 1:
-        n_idx = int(st.number_input(t("Data point n"), min_value=1, max_value=n_points, value=1, step=1,
-                                    key="eg_n", on_change=_follow_path, bind="query-params")) - 1
-    else:
-        n_idx = 0
-    context = f"{setup.model_name}|{setup.data_key}|{setup.k}|{setup.seed}|{n_points}|{n_idx}"
-    if "eg_custom" not in st.session_state:  # a fresh session: restore a hand-set q(z_n) from the address
-        if k <= MAX_POINT_SLIDERS:
-            expected = {f"eg_q_{sig}_{j}": round(float(v), 2) for j, v in enumerate(q_path[n_idx])}
-        else:
-            expected = {"eg_rho": round(float(params.theta[0] / (2 + params.theta[0])), 3)}
-        st.session_state["eg_custom"] = context if _set_by_hand_in_url(expected) else None
-    custom = st.session_state.get("eg_custom") == context
-    xn = np.ravel(x[n_idx])
-    st.caption(t("x_n =") + " (" + ", ".join(f"{v:.4g}" for v in xn) + ")")
-    if k <= MAX_POINT_SLIDERS:
-        keys = [f"eg_q_{sig}_{j}" for j in range(k)]
-        if not custom:  # show the path's q(z_n); moving a slider makes this row custom
-            for key, v in zip(keys, q_path[n_idx]):
-                st.session_state[key] = float(round(v, 2))
-        raw = [st.slider(f"q(z_n = {j + 1})", 0.0, 1.0, step=0.01, key=key, on_change=_mark_custom,
-                         args=(context,), bind="query-params") for j, key in enumerate(keys)]
-        row = teaching.normalise(raw)
-        if custom and sum(raw) <= 0:
-            st.caption(t("All sliders at 0: q(z_n) is taken uniform."))
-        elif custom:
-            st.caption(t("Normalised: q(z_n) =") + " (" + ", ".join(f"{v:.3f}" for v in row) + ")")
-    else:  # linkage: z takes y1 + 1 values; q(z) = Binomial(y1, ρ) contains the posterior Binomial(y1, θ/(2+θ))
-        y1 = int(x[n_idx, 0])
-        rho_post = float(params.theta[0] / (2 + params.theta[0]))
-        if not custom:
-            st.session_state["eg_rho"] = float(round(rho_post, 3))
-        rho = st.slider(t("q(z) = Binomial(y₁, ρ): ρ"), 0.001, 0.999, step=0.001, key="eg_rho",
-                        on_change=_mark_custom, args=(context,), bind="query-params")
-        st.caption(t("The posterior is Binomial(y₁, θ/(2 + θ)), ρ =") + f" {rho_post:.4f}. "
-                   + t("Move ρ to use this q for the latent z instead of the t-path."))
-        row = teaching.binomial_row(y1, k, rho)
-    q = teaching.replace_row(q_path, n_idx, row) if custom else q_path
-    if custom:
-        st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
-with qc3:
-    show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart", share=0.33,
-         alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
-
-try:
-    dec = numbers(setup.model_name, x, params, q)
-except ValueError as err:
-    fail(err, "Move the q sliders so that every q(z_n) is a distribution.")
-    st.stop()
-
-formula.latex(
-    r"\begin{aligned}"
-    r"\log p(X\mid\theta)&=\mathcal{L}(q,\theta)+\mathrm{KL}\big(q(Z)\,\|\,p(Z\mid X,\theta)\big)"
-    + rf"&&{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}\\"
-    r"\mathcal{L}(q,\theta)&=\mathbb{E}_{q}\big[\log p(X,Z\mid\theta)-\log q(Z)\big]"
-    + rf"&&{tex(dec.elbo)}={tex(dec.energy)}+{tex(dec.entropy)}"
-    r"\end{aligned}"
-)
-
-st.subheader(t("log p = ELBO + KL"))
-b1, b2 = st.columns([2.6, 1], gap="medium")
-with b2:
-    st.metric(t("log p(X|θ)"), fmt(dec.log_marginal))
-    st.metric(t("ELBO L(q,θ)"), fmt(dec.elbo))
-    st.metric(t("KL(q‖p(Z|X,θ)) = gap"), fmt(dec.kl_posterior))
-    if abs(dec.kl_posterior) < 1e-9:
-        st.success(t("q is the posterior: the bound touches, the gap is 0 to rounding."))
-with b1:
-    baseline = min(elbo_prior, dec.elbo)
-    baseline -= 0.05 * max(dec.log_marginal - baseline, 1.0)
-    show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang()),
-         key="eg_bar_chart", share=0.7,
-         alt=t("Bar chart: log p(X|θ) as one bar, and below it the ELBO and the KL gap, which add up to it."))
-    prose(t("Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows "
-                 "the real values: log p(X|θ) is a large negative number, so bars drawn from 0 would all look "
-                 "equally long. The blue ELBO bar plus the red KL bar is exactly as long as the grey log p bar; "
-                 "the dashed line marks log p."), caption=True)
-
-st.subheader(t("Three ways to write the same ELBO"))
-st.latex(
-    r"\begin{aligned}"
-    r"\mathcal{L}(q,\theta)&=\mathbb{E}_q[\log p(X,Z\mid\theta)]+\mathrm{H}(q)"
-    + rf"&&={tex(dec.energy)}+{tex(dec.entropy)}\\"
-    r"&=\mathbb{E}_q[\log p(X\mid Z,\theta)]-\mathrm{KL}\big(q\,\|\,p(Z\mid\theta)\big)"
-    + rf"&&={tex(dec.expected_log_lik)}-{tex(dec.kl_prior)}\\"
-    r"&=\log p(X\mid\theta)-\mathrm{KL}\big(q\,\|\,p(Z\mid X,\theta)\big)"
-    + rf"&&={tex(dec.log_marginal)}-{tex(dec.kl_posterior)}\;=\;{tex(dec.elbo)}"
-    r"\end{aligned}"
-)
-show(lazy(decomposition_spec, dec, lang=lang()), key="eg_decomp_chart", share=1.0,
-     alt=t("Three rows of bars: three ways to split the same ELBO into two terms."))
-prose(t("Energy + entropy: fit of the complete data plus the spread of q. Expected log-likelihood − KL to "
-             "the prior: how well the z drawn from q explain x, minus how far q strays from p(z). log p − KL to "
-             "the posterior: the evidence minus the gap."), caption=True)
-
-st.subheader(t("Hold q, move θ"))
-coords = teaching.selectable_coordinates(model, params)
-g1, g2 = st.columns([1, 3], gap="medium")
-with g1:
-    default = next((c for c in coords if c.startswith(("means[0]", "heads_probs[0]"))), coords[0])
-    coord = st.selectbox(t("Coordinate of θ"), coords, index=coords.index(default),
-                         format_func=lambda c: f"{coordinate_label(c)}   ({c})", key=f"eg_coord_{sig}",
-                         bind="query-params")
-    prose(t("q stays the distribution chosen above while θ moves along this coordinate (the others held). "
-                  "The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). "
-                  "After the E-step it is zero at the current θ and grows away from it."))
-try:
-    values, f, bound, cur = gap_curve(setup.model_name, x, params, q, coord)
-except ValueError as err:
-    fail(err, "Choose another coordinate.")
-    st.stop()
-with g2:
-    show(lazy(gap_spec, values, f, bound, current=(cur, dec.log_marginal, dec.elbo), x_label=coordinate_label(coord),
-                    lang=lang()), key="eg_gap_chart", share=0.73,
-         alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
-               "is shaded."))
+q_section(setup, prior, post, elbo_prior, formula)
 show_code(vc.decompose, vc.elbo)

@@ -97,3 +97,30 @@ def wait_settled(page, timeout_ms: int = 30000):
             return !s || !/Running|Connecting/i.test(s.innerText);
         }""", timeout=timeout_ms)
     page.wait_for_timeout(400)
+
+
+def rerun_requests(page) -> list[str]:
+    """The rerun requests the tab sends from now on: a list of their fragment ids ("" for a whole-page run)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    sent = []
+
+    def on_ws(ws):
+        def on_frame(payload):
+            msg = BackMsg()
+            try:
+                msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode("latin-1"))
+            except Exception:  # noqa: BLE001 - not a BackMsg
+                return
+            if msg.WhichOneof("type") == "rerun_script":
+                sent.append(msg.rerun_script.fragment_id)
+        ws.on("framesent", on_frame)
+    page.on("websocket", on_ws)
+    return sent
+
+
+def assert_no_errors(page, server) -> None:
+    """No exception box, no st.error box, and no console error (``page.console_errors``) on the page."""
+    assert page.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    real = [e for e in page.console_errors if "favicon" not in e]
+    assert not real, real

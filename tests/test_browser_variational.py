@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, chromium_path, unavailable, wait_settled
+from browser_support import assert_no_errors, rerun_requests, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -14,28 +14,6 @@ CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')
 VISIBLE_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(el => el.offsetParent !== null && (el.data || []).length > 0
                   && el.querySelector('.main-svg') !== null).length"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # no browser at all
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    yield s
-    s.stop()
 
 
 @pytest.fixture
@@ -60,13 +38,6 @@ def _open(page, server):
     wait_settled(page, 60000)
     page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
     wait_settled(page, 60000)
-
-
-def _no_errors(page, server):
-    assert page.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-    real = [e for e in page.console_errors if "favicon" not in e]
-    assert not real, real
 
 
 def _tab(page, index: int):
@@ -98,7 +69,7 @@ def test_page_opens_and_every_tab_draws(page, server):
     page.get_by_role("button", name="One CAVI update").click()
     wait_settled(page, 60000)
     page.wait_for_function(f"() => ({count_js})() === 2", timeout=30000)
-    _no_errors(page, server)
+    assert_no_errors(page, server)
 
 
 def test_moving_the_q_slider_redraws_the_heatmap(page, server):
@@ -116,9 +87,7 @@ def test_moving_the_q_slider_redraws_the_heatmap(page, server):
     changed = sum(a != b for a, b in zip(before, after))
     assert changed >= 3            # the bar, the densities, the heatmap marker (and the SGA run from q)
     assert "0.45" in page.locator('[data-testid="stSlider"]', has_text="mean m of q").inner_text()
-    _no_errors(page, server)
-
-
+    assert_no_errors(page, server)
 
 
 def test_the_address_follows_each_step_of_variational_em_and_reopens_there(page, server):
@@ -141,33 +110,14 @@ def test_the_address_follows_each_step_of_variational_em_and_reopens_there(page,
     wait_settled(page, 60000)
     page.wait_for_function("() => { const s = document.querySelector('.st-key-vi_vem_t input[type=range]');"
                            " return s !== null && s.value === '3'; }", timeout=60000)
-    _no_errors(page, server)
-
-
-def _rerun_requests(page):
-    """The rerun requests the tab sends from now on: a list of their fragment ids ("" for a whole-page run)."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    sent = []
-
-    def on_ws(ws):
-        def on_frame(payload):
-            msg = BackMsg()
-            try:
-                msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode("latin-1"))
-            except Exception:  # noqa: BLE001 - not a BackMsg
-                return
-            if msg.WhichOneof("type") == "rerun_script":
-                sent.append(msg.rerun_script.fragment_id)
-        ws.on("framesent", on_frame)
-    page.on("websocket", on_ws)
-    return sent
+    assert_no_errors(page, server)
 
 
 def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     """The "Gaussian q by hand" tab is a fragment (bench/README.md, item 43): moving q or setting it to the
     best Gaussian asks for that fragment's rerun, not the page's; the charts, the slider and the address
     follow, and the copied link reopens at that q."""
-    sent = _rerun_requests(page)
+    sent = rerun_requests(page)
     _open(page, server)
     assert not any(sent)                                   # the first run is the page's
     del sent[:]
@@ -192,4 +142,4 @@ def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     wait_settled(page, 60000)
     page.wait_for_function("(v) => { const s = document.querySelector('.st-key-vi_q_m input[type=range]');"
                            " return s !== null && s.value === v; }", arg=best, timeout=60000)
-    _no_errors(page, server)
+    assert_no_errors(page, server)

@@ -1,0 +1,94 @@
+"""The sections that run as fragments, in a real headless Chromium (bench/README.md, item 44).
+
+On elbo_gap everything q drives, and on lower_bounds everything below the model controls, is a fragment:
+moving one of its sliders asks the server for that fragment's rerun, not the page's. Each checks what a
+student would see go wrong if the fragment were built carelessly: the formula at the top of the page (a
+placeholder outside the fragment, written from inside it) must follow with its numbers and must not pile up,
+the charts and the address must follow, the address must reopen the page there, and after a model change
+(a whole-page run) the fragment must work on the new model, not on the one it was first drawn with.
+"""
+from __future__ import annotations
+
+import pytest
+
+from browser_support import assert_no_errors, rerun_requests, wait_settled
+
+pytestmark = pytest.mark.browser
+
+CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.base])))"""
+# Every typeset formula of the main column, as text (KaTeX's MathML annotation holds the TeX source).
+FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .katex-display annotation'))
+    .map(el => el.textContent)"""
+
+# page, the fragment slider pressed, its value after one ArrowRight, the K selectbox of the model controls
+CASES = {
+    "elbo_gap": ("eg_t", "0.31", "eg_k_gmm1d"),
+    "lower_bounds": ("lb_blend", "0.55", "lb_k_gmm1d"),
+}
+
+
+def _open(page, url):
+    page.goto(url, wait_until="domcontentloaded")
+    wait_settled(page, 60000)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
+    wait_settled(page, 60000)
+
+
+def _press(page, key: str, value: str):
+    page.locator(f".st-key-{key} input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    wait_settled(page, 60000)
+    page.wait_for_function("([k, v]) => new URLSearchParams(location.search).get(k) === v", arg=[key, value],
+                           timeout=15000)
+    wait_settled(page, 60000)
+
+
+@pytest.mark.parametrize("path", list(CASES))
+def test_a_fragment_slider_reruns_its_section_and_the_page_follows(page, server, path):
+    key, value, k_box = CASES[path]
+    sent = rerun_requests(page)
+    _open(page, f"{server.url}/{path}")
+    assert not any(sent)                                   # the first run is the page's
+    charts, formulas = page.evaluate(CHART_DATA_JS), page.evaluate(FORMULAS_JS)
+    del sent[:]
+    _press(page, key, value)
+    assert sent and all(sent), f"a move of {key} asked for a whole-page run: {sent}"
+    after = page.evaluate(FORMULAS_JS)
+    assert len(after) == len(formulas), "the formula placeholder above the fragment piled up"
+    assert after[0] != formulas[0], "the formula at the top kept the numbers of the last run"
+    assert page.evaluate(CHART_DATA_JS) != charts
+    assert page.locator(f".st-key-{key} input[type=range]").input_value() == value
+    assert_no_errors(page, server)
+
+    # the address reopens the page at the moved value, with the same numbers in the formula
+    moved = after
+    _open(page, page.url)
+    assert page.locator(f".st-key-{key} input[type=range]").input_value() == value
+    assert page.evaluate(FORMULAS_JS) == moved
+
+    # a model change is a whole-page run; the fragment then works on the new model
+    del sent[:]
+    box = page.locator(f".st-key-{k_box}")
+    box.click()
+    page.get_by_role("option", name="3", exact=True).click()
+    wait_settled(page, 60000)
+    page.wait_for_function("(k) => new URLSearchParams(location.search).get(k) === '3'", arg=k_box, timeout=15000)
+    wait_settled(page, 60000)
+    assert "" in sent, f"a model change did not rerun the page: {sent}"
+    three = page.evaluate(FORMULAS_JS)
+    assert three[0] != moved[0]
+    del sent[:]
+    page.locator(f".st-key-{key} input[type=range]").focus()
+    page.keyboard.press("ArrowLeft")
+    wait_settled(page, 60000)
+    page.wait_for_function("(k) => new URLSearchParams(location.search).get(k) === null", arg=key, timeout=15000)
+    wait_settled(page, 60000)
+    assert sent and all(sent), f"a move of {key} asked for a whole-page run: {sent}"
+    back = page.evaluate(FORMULAS_JS)
+    assert back[0] != three[0]
+    # the same numbers as a fresh page of the 3-component model at the slider's default: the fragment ran on
+    # the new model, not the one it was first drawn with
+    _open(page, f"{server.url}/{path}?{k_box}=3")
+    assert page.evaluate(FORMULAS_JS)[0] == back[0]
+    assert_no_errors(page, server)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import vizcore as vc
-from browser_support import CHROMIUM_ARGS, Server, chromium_path, unavailable, wait_settled
+from browser_support import wait_settled
 from vizcore import em_views as ev
 
 pytestmark = pytest.mark.browser
@@ -24,28 +24,6 @@ FIGURE_JS = """() => {
             logp: Array.from(el._fullData[0].y || []).slice(0, 400).map(v => (v === null || !Number.isFinite(+v)) ? null : +v),
             frames: (el._transitionData && el._transitionData._frames || []).length};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # no browser at all
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

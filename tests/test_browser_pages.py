@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, chromium_path, page_paths, unavailable, wait_settled
+from browser_support import Server, page_paths, wait_settled
 
 pytestmark = pytest.mark.browser
 
 CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z])))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    path = chromium_path()
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # no browser at all
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +24,6 @@ def server(browser):
     warm.close()
     yield s
     s.stop()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.console_errors = []
-    # Streamlit probes <page>/_stcore/health before it finds its base path: those 404s are the framework's
-    pg.on("console", lambda m: m.type == "error" and "/_stcore/" not in (m.location or {}).get("url", "")
-          and pg.console_errors.append(m.text))
-    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
-    yield pg
-    ctx.close()
 
 
 def _open(page, server, path):

@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, chromium_path, page_paths, unavailable, wait_settled
+from browser_support import Server, page_paths, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -39,21 +39,6 @@ INJECTED_JS = """() => {
 }"""
 CHART_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y])))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # no browser at all
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -266,30 +266,6 @@ def test_data_pages_offer_their_data_as_csv():
 # ---- in a real browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import CHROMIUM_ARGS, chromium_path, unavailable
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # noqa: BLE001
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    from browser_support import Server
-    s = Server()
-    yield s
-    s.stop()
-
-
 @pytest.mark.browser
 def test_exported_html_opens_offline(browser, tmp_path):
     out = tmp_path / "em.html"

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, chromium_path, page_paths, unavailable, wait_settled
+from browser_support import Server, page_paths, wait_settled
 from vizcore.i18n_zh import ZH
 
 pytestmark = pytest.mark.browser
@@ -37,21 +37,6 @@ TITLES = {"home": "Variational lower bounds, live", "latent_models": "Latent-var
           "lower_bounds": "Maximising through lower bounds", "kl_divergence": "KL divergence",
           "elbo_gap": "The ELBO and the KL gap", "em": "EM, step by step",
           "variational": "Beyond EM: variational inference"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # no browser at all
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

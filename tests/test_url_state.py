@@ -212,30 +212,6 @@ CHARTS_JS = r"""() => Array.from(document.querySelectorAll('.js-plotly-plot')).m
   ((el.layout || {}).shapes || []).map(s => [s.x0, s.x1, s.y0, s.y1])]))"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import CHROMIUM_ARGS, chromium_path, unavailable
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        except Exception as err:  # noqa: BLE001
-            unavailable(f"no Chromium could be started ({type(err).__name__}); apt-get install -y chromium")
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    from browser_support import Server
-    s = Server()
-    yield s
-    s.stop()
-
-
 def _settle(page):
     from browser_support import wait_settled
     wait_settled(page)

@@ -7,7 +7,8 @@ Pages stay thin: widgets in, one cached call into vizcore, figures out.
   (key ``present``, bound to ``?present=``);
 * :func:`t` translates, :func:`prose` shows an explanation (collapsed in presenter
   mode), :func:`show` draws a chart (presenter styling, colour contrast for the theme,
-  alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error;
+  alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error,
+  :func:`markdown_table` a small table;
 * :func:`lazy` wraps a figure builder and its arguments: ``show(lazy(fig_fn, ...))`` builds the
   chart only when no session of this process has drawn it from the same values (:data:`SPECS`);
 * :func:`cache_data` is ``st.cache_data`` for a page's functions, decorated once, not on every rerun.
@@ -296,6 +297,34 @@ def show_code(*funcs) -> None:
         with box:
             for func in funcs:
                 st.code(_source(func), language="python")
+
+
+def markdown_table(header, rows) -> str:
+    """A small table as Markdown, for ``st.markdown``: every cell a string, escaped; right-aligned columns
+    where every cell is a number.
+
+    ``st.dataframe`` and ``st.table`` make the browser fetch and run Streamlit's Arrow and data-grid code
+    (1.2 MB of JavaScript) before it gets to the page's charts (bench/README.md, item 45). A table of a
+    dozen rows reads as well as Markdown, which the page has loaded already.
+    """
+    from pages._guards import escape_markdown
+    header = [str(h) for h in header]
+    rows = [[str(v) for v in row] for row in rows]
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"markdown_table: every row needs {len(header)} cells, one per column")
+
+    def numeric(text: str) -> bool:
+        try:
+            float(text.replace("−", "-"))
+            return True
+        except ValueError:
+            return False
+
+    right = [bool(rows) and all(numeric(row[j]) for row in rows) for j in range(len(header))]
+    lines = ["| " + " | ".join(escape_markdown(h) for h in header) + " |",
+             "| " + " | ".join("---:" if r else "---" for r in right) + " |"]
+    lines += ["| " + " | ".join(escape_markdown(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def end_page() -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fail, floor_notice, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, floor_notice, lang, lazy, markdown_table, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -28,6 +28,7 @@ FRAME_CAP = 60          # half-steps animated in the browser (plus the last one)
 GRID = 200              # points per curve (plus the θ_t of the animated steps)
 EARLIER = 8             # earlier bounds drawn with the staircase
 DATA_HEIGHT = 380
+TABLE_PANEL = "em_table_panel"  # the "Every iteration as a table" expander (a reader's own view: not in the address)
 FIG_HEIGHT = 450
 DEFAULT_INIT = {"gmm1d": "kmeans++", "gmm2d": "kmeans++", "coins": "sliders", "linkage": "sliders"}
 PLANE_DEFAULT = {"gmm1d": ("means[0]", "means[1]"), "gmm2d": ("means[0][1]", "means[1][1]"),
@@ -211,11 +212,14 @@ PARAM_SYMBOLS = {"weights": "π", "means": "μ", "variances": "σ²", "covarianc
                  "theta": "θ"}  # notation reads the same in every language
 
 
-def short_theta(params) -> str:
+def short_theta(params, *, unbroken: bool = False) -> str:
+    """θ in one line, one group per parameter: ``π 0.36, 0.64; μ 54.61, 80.09; …``. ``unbroken``: the spaces inside
+    a group do not break (no-break spaces), so a narrow table cell wraps between groups, one group per line."""
     parts = []
     for name, arr in params.to_dict().items():
         flat = np.ravel(arr)
-        parts.append(f"{PARAM_SYMBOLS.get(name, name)} " + ", ".join(f"{v:.4g}" for v in flat[:8]) + (" …" if flat.size > 8 else ""))
+        part = f"{PARAM_SYMBOLS.get(name, name)} " + ", ".join(f"{v:.4g}" for v in flat[:8]) + (" …" if flat.size > 8 else "")
+        parts.append(part.replace(" ", "\u00a0") if unbroken else part)
     return "; ".join(parts)
 
 
@@ -408,12 +412,12 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
             prose(t("Points coloured by q(z) (the component colours mixed in proportion); ellipses: 2σ of each "
                     "component at θ; crosses: the means."), caption=True)
         if model_name == "coins" and resp is not None:
-            table = {t("set"): [str(i + 1) for i in range(len(x))] + [t("total")]}
+            header, columns = [t("set")], [[str(i + 1) for i in range(len(x))] + [t("total")]]
             for k in range(resp.shape[1]):
                 eh, et = resp[:, k] * x[:, 0], resp[:, k] * (x[:, 1] - x[:, 0])
-                table[f"{t('coin')} {k + 1}: H"] = np.append(eh, eh.sum()).round(2)
-                table[f"{t('coin')} {k + 1}: T"] = np.append(et, et.sum()).round(2)
-            st.dataframe(pd.DataFrame(table), hide_index=True, key="em_coins_table")
+                header += [f"{t('coin')} {k + 1}: H", f"{t('coin')} {k + 1}: T"]
+                columns += [[f"{v:.2f}" for v in np.append(eh, eh.sum())], [f"{v:.2f}" for v in np.append(et, et.sum())]]
+            st.markdown(markdown_table(header, zip(*columns)))
 
     # ---- the formulas, with the numbers of this iteration ---------------------------------------------
     prose(t("**E-step**: q becomes the exact posterior p(Z|X, θ), so the bound L(q, θ) touches log p(X|θ) at the "
@@ -468,14 +472,19 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
              key="em_trace", share=0.58,
              alt=t("Sawtooth chart of log p(X|θ) and L(q, θ) after every half-step, and the KL gap below."))
     with r2:
-        header, rows = ev.trace_table(model, trace)
-        table = pd.DataFrame(rows, columns=header)
-        labels = {"log_likelihood": "log p(X|θ_t)", "elbo_after_e": t("L after the E-step"),
-                  "elbo_after_m": t("L after the M-step"), "kl_gap_after_m": t("KL gap after the M-step")}
-        st.dataframe(table, hide_index=True, height=360, key="em_table",
-                     column_config={"iteration": st.column_config.NumberColumn("t", format="%d"),
-                                    **{c: st.column_config.NumberColumn(labels.get(c) or coordinate_label(c))
-                                       for c in header[1:]}})
+        # Sent only while open (opening it reruns this section): a table on arrival would make the browser fetch
+        # and run Streamlit's data-grid code (1.2 MB) before the page's charts (bench/README.md, item 45).
+        panel = st.expander(t("Every iteration as a table"), icon=":material/table:", key=TABLE_PANEL,
+                            on_change="rerun")
+        if panel.open:
+            header, rows = ev.trace_table(model, trace)
+            labels = {"log_likelihood": "log p(X|θ_t)", "elbo_after_e": t("L after the E-step"),
+                      "elbo_after_m": t("L after the M-step"), "kl_gap_after_m": t("KL gap after the M-step")}
+            with panel:
+                st.dataframe(pd.DataFrame(rows, columns=header), hide_index=True, height=360, key="em_table",
+                             column_config={"iteration": st.column_config.NumberColumn("t", format="%d"),
+                                            **{c: st.column_config.NumberColumn(labels.get(c) or coordinate_label(c))
+                                               for c in header[1:]}})
         st.download_button(t("Download the trace (CSV)"), csv_text(model_name, x, init, fixed),
                            file_name=f"em_trace_{model_name}.csv", mime="text/csv", key="em_download")
 
@@ -509,23 +518,15 @@ def several_starts(model_name: str, x, k, fixed: tuple) -> None:
         runs = []
     if runs:
         notes = compare_optima(model_name, runs)
-        b1, b2 = st.columns([1, 1.3], gap="medium")
+        b1, b2 = st.columns([1, 1.7], gap="medium")   # the table (Markdown) wraps less in the wider column
         with b1:
             show(lazy(emfig.restarts_spec, [r[1] for r in runs],
-                      [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig", share=0.42,
+                      [f"{t('seed')} {r[0]}: {num(r[1][-1], 3)}" for r in runs], lang=lang()), key="em_restarts_fig", share=0.37,
                  alt=t("Line chart of log p(X|θ_t) against the iteration for each restart."))
         with b2:
-            rt = pd.DataFrame({
-                t("seed"): [r[0] for r in runs],
-                t("iterations"): [r[3] for r in runs],
-                t("final log p(X|θ)"): [round(float(r[1][-1]), 6) for r in runs],
-                t("note"): notes,
-                t("final θ"): [short_theta(r[2]) for r in runs],
-            })
-            st.dataframe(rt, hide_index=True, key="em_restarts_table",
-                         column_config={t("note"): st.column_config.TextColumn(width="large"),
-                                        t("seed"): st.column_config.NumberColumn(width="small"),
-                                        t("iterations"): st.column_config.NumberColumn(width="small")})
+            st.markdown(markdown_table(
+                [t("seed"), t("iterations"), t("final log p(X|θ)"), t("note"), t("final θ")],
+                [[r[0], r[3], f"{float(r[1][-1]):.6f}", note, short_theta(r[2], unbroken=True)] for r, note in zip(runs, notes)]))
 
 
 # ---- EM against gradient ascent -------------------------------------------------------------------

@@ -74,6 +74,15 @@ def test_the_code_is_sent_only_when_asked_for_and_is_the_vizcore_source(page):
     assert {c.key: c.spec for c in charts_of(at)} == charts_before, "opening the code changed a chart"
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_sends_a_data_grid_on_arrival(page):
+    """st.dataframe and st.table make the browser fetch and run Streamlit's Arrow and data-grid code (1.2 MB)
+    before the first chart (bench/README.md, item 45): small tables are Markdown, and em's iteration table is
+    sent when its panel is opened."""
+    at = _app_on(page)
+    assert not at.dataframe and not at.table, f"{page} sends a data grid on arrival"
+
+
 def test_plotly_js_starts_loading_before_the_page_and_nothing_is_drawn_for_it():
     """On the session's first run (AppTest's switch_page leaves out what app.py draws before the page; a
     browser does not: tests/test_browser_chart.py checks every page there)."""

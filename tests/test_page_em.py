@@ -58,6 +58,18 @@ def frame_with(at, column: str):
     raise AssertionError(f"no table with a column {column!r}")
 
 
+def table_with(at, column: str) -> tuple[list[str], list[list[str]]]:
+    """The Markdown table shown with a column called ``column``: its header and rows, as the reader sees them."""
+    from pages._guards import unescape_markdown
+    for md in at.markdown:
+        lines = [line for line in md.value.splitlines() if line.startswith("| ")]
+        cells = [[unescape_markdown(c.strip()) for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+        if len(cells) >= 2 and column in cells[0]:
+            assert all(len(row) == len(cells[0]) for row in cells), cells
+            return cells[0], cells[2:]
+    raise AssertionError(f"no table with a column {column!r}")
+
+
 def step_slider(at):
     """The half-step slider (its key names the run: em_step_<hash of model, data, start>)."""
     return next(w for w in at.slider if (w.key or "").startswith("em_step_"))
@@ -210,11 +222,13 @@ def test_coins_classic_keeps_the_weights_and_splits_the_tosses():
     assert at.multiselect(key="em_fixed_coins").value == ["weights"]
     button(at, "em_e").click().run()
     button(at, "em_m").click().run()
-    table = frame_with(at, "coin 1: H")
+    header, rows = table_with(at, "coin 1: H")
     x = vc.load_dataset("two_coins")
     init = vc.get_model("coins").make_params(weights=[0.5, 0.5], heads_probs=[0.6, 0.5])
     resp = vc.posterior("coins", x, init)
-    np.testing.assert_allclose(table.iloc[:-1, 1].astype(float), (resp[:, 0] * x[:, 0]).round(2))
+    heads = [float(row[header.index("coin 1: H")]) for row in rows]
+    np.testing.assert_allclose(heads[:-1], (resp[:, 0] * x[:, 0]).round(2))
+    assert rows[-1][0] == "total" and heads[-1] == pytest.approx(float(np.sum(resp[:, 0] * x[:, 0])), abs=0.005)
     # Do & Batzoglou (2008): after one iteration θ_A ≈ 0.71, θ_B ≈ 0.58
     assert any("0.7130" in lx.value and "0.5813" in lx.value for lx in at.latex)
 
@@ -232,21 +246,27 @@ def test_restarts_show_label_switching():
     at = app()
     at.slider(key="em_restarts").set_value(6).run()
     assert not at.exception
-    table = frame_with(at, "note")
-    assert len(table) == 6
-    notes = " ".join(table.iloc[:, 3])
+    header, rows = table_with(at, "note")
+    assert header == ["seed", "iterations", "final log p(X|θ)", "note", "final θ"]
+    assert len(rows) == 6
+    notes = " ".join(row[3] for row in rows)
     assert "label switching" in notes, notes
     x = vc.load_dataset("faithful_waiting")
-    for _, row in table.iterrows():
-        init = ev.init_params("gmm1d", x, 2, "kmeans++", np.random.default_rng(int(row.iloc[0])))
-        assert row.iloc[2] == pytest.approx(vc.run_em("gmm1d", x, init, max_iter=150, tol=1e-8).log_likelihood[-1],
-                                            abs=1e-6)
+    for row in rows:
+        init = ev.init_params("gmm1d", x, 2, "kmeans++", np.random.default_rng(int(row[0])))
+        run = vc.run_em("gmm1d", x, init, max_iter=150, tol=1e-8)
+        assert float(row[2]) == pytest.approx(run.log_likelihood[-1], abs=1e-6)
+        assert int(row[1]) == run.n_iter
 
 
 def test_trace_table_and_download_are_there():
     at = app()
     x, init = default_start()
     trace = vc.run_em("gmm1d", x, init, max_iter=150, tol=1e-8)
+    assert not at.dataframe, "the iteration table was sent before its panel was opened"
+    at.session_state["em_table_panel"] = True   # pages/em.py TABLE_PANEL: what opening the expander does
+    at.run()
+    assert not at.exception
     table = frame_with(at, "log_likelihood")
     assert len(table) == trace.n_iter + 1
     np.testing.assert_allclose(table["log_likelihood"], trace.log_likelihood)

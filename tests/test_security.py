@@ -139,6 +139,20 @@ def test_escape_markdown_leaves_no_markup(text):
     assert unescape_markdown(out) == re.sub(r"[\r\n]+", " ", text)
 
 
+def test_markdown_table_keeps_every_cell_whole_and_aligns_numbers():
+    """Cells with Markdown in them (a pipe would split a column, a $ start a formula) come back as written."""
+    from pages._common import markdown_table
+    header = ["seed", "note | why", "log p"]
+    rows = [[1, "label switching: $x$ | *same* optimum", "-1044.293306"], [12, "[a](b) <i>", "−3.5"]]
+    lines = markdown_table(header, rows).splitlines()
+    cells = [[unescape_markdown(c.strip()) for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    assert cells[0] == header
+    assert cells[1] == ["---:", "---", "---:"]           # the number columns right-aligned, the text left
+    assert cells[2:] == [[str(v) for v in row] for row in rows]
+    with pytest.raises(ValueError, match="3 cells"):
+        markdown_table(header, [[1, 2]])
+
+
 def test_safe_name():
     assert safe_name("data.csv") == "data.csv"
     assert safe_name("<script>alert(1)</script>.csv") == "_script_alert_1___script_.csv"

@@ -104,6 +104,7 @@ ZH: dict[str, str] = {
     "Exact values at this half-step": "当前半步的精确数值",
     "Plot the distance to the final log p on a log scale": "以对数坐标绘制与最终 log p 的距离",
     "Download the trace (CSV)": "下载迭代记录（CSV）",
+    "Every iteration as a table": "每次迭代的数值表",
     "Starts: θ drawn uniformly from (0.05, 0.95) with each seed.": "起点：每个种子从 (0.05, 0.95) 中均匀抽取 θ。",
     "Starts": "起点",
     "First seed": "首个种子",

@@ -157,6 +157,7 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
         dec = numbers(setup.model_name, x, params, q)
     except ValueError as err:
         fail(err, "Move the q sliders so that every q(z_n) is a distribution.")
+        formula.empty()   # outside the fragment: a fragment rerun would leave the last q's numbers there
         return
 
     formula.latex(
@@ -225,7 +226,6 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
                         lang=lang()), key="eg_gap_chart", share=0.73,
              alt=t("Line chart of log p(X|θ) and the ELBO of a fixed q over one coordinate of θ; the gap between them "
                    "is shaded."))
-
 
 
 # ---- page ------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ def bounds_section(setup, formula) -> None:
         fam, summ = compute_family(setup.model_name, x, held, coord, int(n_anchors), lo, hi)
     except ValueError as err:
         fail(err, "Choose other values of θ or another coordinate.")
+        formula.empty()   # outside the fragment: a fragment rerun would leave the last numbers there
         return
     label = coordinate_label(coord)
     n_a = len(fam.anchors)
@@ -115,6 +116,7 @@ def bounds_section(setup, formula) -> None:
         extra, l_at, kl_at = compute_blend(setup.model_name, x, held, coord, a_val, float(s), fam.values)
     except ValueError as err:
         fail(err, "Choose another anchor.")
+        formula.empty()   # outside the fragment: a fragment rerun would leave the last numbers there
         return
     gap = fam.log_marginal - extra
     i_min = int(np.nanargmin(gap))

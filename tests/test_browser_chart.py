@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from browser_support import ROOT, Server, page_paths, wait_settled
-from test_browser_pages import browser, server  # noqa: F401 - the same fixtures: Chromium, and the app served
+from test_browser_pages import server  # noqa: F401 - the same warmed-up app server (Chromium: conftest.py)
 
 pytestmark = pytest.mark.browser
 

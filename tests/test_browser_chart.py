@@ -112,6 +112,10 @@ def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         _open(page, f"{server.url}/{path}")
+        # a chart can be drawn before the run has sent the rest of the page: wait for a slider too
+        page.wait_for_selector('[data-testid="stMain"] [data-testid="stSlider"] input[type=range] >> visible=true',
+                               timeout=60000)
+        wait_settled(page)
         sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type=range]')
         visible = [sliders.nth(i) for i in range(sliders.count()) if sliders.nth(i).is_visible()]
         assert visible, f"no visible slider on {path}"

@@ -8,7 +8,7 @@ Pages stay thin: widgets in, one cached call into vizcore, figures out.
 * :func:`t` translates, :func:`prose` shows an explanation (collapsed in presenter
   mode), :func:`show` draws a chart (presenter styling, colour contrast for the theme,
   alt text), :func:`show_code` shows the source behind a figure, :func:`fail` an error,
-  :func:`markdown_table` a small table;
+  :func:`markdown_table` a small table, :func:`open_panel` an expander sent only while open;
 * :func:`lazy` wraps a figure builder and its arguments: ``show(lazy(fig_fn, ...))`` builds the
   chart only when no session of this process has drawn it from the same values (:data:`SPECS`);
 * :func:`cache_data` is ``st.cache_data`` for a page's functions, decorated once, not on every rerun.
@@ -292,11 +292,22 @@ def show_code(*funcs) -> None:
     still make the browser load and run Streamlit's syntax highlighter (1.5 MB of JavaScript) on the
     page's first load, before its first chart is drawn (bench/README.md, item 41).
     """
-    box = st.expander(t("Show the code"), icon=":material/code:", key=CODE_PANEL, on_change="rerun")
-    if box.open:
+    box = open_panel(t("Show the code"), key=CODE_PANEL, icon=":material/code:")
+    if box is not None:
         with box:
             for func in funcs:
                 st.code(_source(func), language="python")
+
+
+def open_panel(label: str, *, key: str, icon: str):
+    """An expander whose content is sent only while it is open: the expander while open, else ``None``.
+
+    Opening or closing it reruns the page (or the fragment it is in). A closed expander's content would still
+    travel and be rendered, and heavy elements make the browser load their code on arrival (the syntax
+    highlighter, the data grid: bench/README.md, items 41 and 45).
+    """
+    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    return box if box.open else None
 
 
 def markdown_table(header, rows) -> str:

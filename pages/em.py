@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fail, floor_notice, lang, lazy, markdown_table, prose, show, show_code, t
+from pages._common import (cache_data, fail, floor_notice, lang, lazy, markdown_table, open_panel, prose, show,
+                           show_code, t)
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -474,9 +475,8 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
     with r2:
         # Sent only while open (opening it reruns this section): a table on arrival would make the browser fetch
         # and run Streamlit's data-grid code (1.2 MB) before the page's charts (bench/README.md, item 45).
-        panel = st.expander(t("Every iteration as a table"), icon=":material/table:", key=TABLE_PANEL,
-                            on_change="rerun")
-        if panel.open:
+        panel = open_panel(t("Every iteration as a table"), key=TABLE_PANEL, icon=":material/table:")
+        if panel is not None:
             header, rows = ev.trace_table(model, trace)
             labels = {"log_likelihood": "log p(X|θ_t)", "elbo_after_e": t("L after the E-step"),
                       "elbo_after_m": t("L after the M-step"), "kl_gap_after_m": t("KL gap after the M-step")}

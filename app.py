@@ -3,6 +3,8 @@
 The pages are grouped in teaching order. Everything a page needs is computed
 by ``vizcore``; the pages only hold widgets and figures.
 """
+from pathlib import Path
+
 import streamlit as st
 
 from pages import _chart, _export, _url_state
@@ -10,6 +12,7 @@ from pages._common import end_page, presenting, settings, t
 
 st.set_page_config(page_title="Variational lower bounds", page_icon="📐", layout="wide")
 _chart.preload()  # plotly.js starts loading before the page's first chart (hidden)
+st.html(Path(__file__).parent / "pages" / "_page.css")  # stale elements fade only in a slow run (the file says why)
 settings()  # the language (?lang=zh) and presenter mode (?present=true), shared by every page
 st.set_page_config(page_title=t("Variational lower bounds"),
                    initial_sidebar_state="collapsed" if presenting() else "auto")

@@ -397,9 +397,23 @@ def _module_constants(path: Path) -> set[str]:
     return {n for n in top if counts.get(n) == 1}
 
 
+def _project_file(node) -> bool:
+    """A path written out from the module's own place, such as ``Path(__file__).parent / "pages" / "x.css"``:
+    a file of the project, whatever the user does."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _project_file(node.left) and (_constant_text(node.right) or _project_file(node.right))
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        return _project_file(node.value)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "resolve":
+        return not node.args and _project_file(node.func.value)
+    return (isinstance(node, ast.Call) and _name(node.func) in ("Path", "pathlib.Path") and len(node.args) == 1
+            and isinstance(node.args[0], ast.Name) and node.args[0].id == "__file__")
+
+
 def html_sinks(paths, root: Path = ROOT) -> list[str]:
-    """Calls that render raw HTML with anything but a constant string, and custom components
-    (``st.components.v2.component``) whose HTML, CSS or JavaScript is not fixed at module level."""
+    """Calls that render raw HTML with anything but a constant string (or a file of the project, named by a
+    path built from ``__file__``), and custom components (``st.components.v2.component``) whose HTML, CSS or
+    JavaScript is not fixed at module level."""
     out = []
     for path in paths:
         constants = None
@@ -417,7 +431,8 @@ def html_sinks(paths, root: Path = ROOT) -> list[str]:
                          for k in call.keywords)
             raw_html = name.split(".")[-1] == "html" and name.split(".")[0] in ("st", "streamlit", "components",
                                                                                 "stc", "html")
-            if (unsafe or raw_html) and not (call.args and all(_constant_text(a) for a in call.args)):
+            fixed = call.args and all(_constant_text(a) or (raw_html and _project_file(a)) for a in call.args)
+            if (unsafe or raw_html) and not fixed:
                 out.append(f"{path.relative_to(root)}:{call.lineno}: {name}(...) with non-constant content")
     return out
 
@@ -463,10 +478,13 @@ def test_the_scanners_find_what_they_look_for(tmp_path):
         "st.markdown('<b>fixed</b>', unsafe_allow_html=True)\nst.html('<hr>')\n"
         "eval(name)\nexec('x = 1')\npickle.loads(b'')\nimport numpy as np\nnp.load('f.npy', allow_pickle=True)\n"
         "JS = 'export default function () {}'\nst.components.v2.component('a', js=JS)\n"
-        "st.components.v2.component('b', html=f'<p>{name}</p>')\n")
+        "st.components.v2.component('b', html=f'<p>{name}</p>')\n"
+        "from pathlib import Path\nst.html(Path(__file__).parent / 'pages' / 'style.css')\n"
+        "st.html(Path(__file__).parent / name)\nst.html(Path(name))\n")
     sinks, calls = html_sinks([bad], tmp_path), dangerous_calls([bad], tmp_path)
-    assert len(sinks) == 3 and "bad.py:4" in sinks[0] and "bad.py:5" in sinks[1], sinks
+    assert len(sinks) == 5 and "bad.py:4" in sinks[0] and "bad.py:5" in sinks[1], sinks
     assert "bad.py:15" in sinks[2] and "html=" in sinks[2]
+    assert "bad.py:18" in sinks[3] and "bad.py:19" in sinks[4], sinks  # line 17, the project's own file, passes
     assert len(calls) == 4 and any("import pickle" in c for c in calls) and any("allow_pickle" in c for c in calls)
 
 

@@ -99,6 +99,14 @@ def wait_settled(page, timeout_ms: int = 30000):
     page.wait_for_timeout(400)
 
 
+def open_page(page, url: str, timeout_ms: int = 60000):
+    """Open ``url`` and wait until its run has ended and its first chart is visible (the page has run)."""
+    page.goto(url, wait_until="domcontentloaded")
+    wait_settled(page, timeout_ms)
+    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=timeout_ms)
+    wait_settled(page, timeout_ms)
+
+
 def rerun_requests(page) -> list[str]:
     """The rerun requests the tab sends from now on: a list of their fragment ids ("" for a whole-page run)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg

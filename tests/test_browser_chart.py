@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import ROOT, Server, page_paths, wait_settled
+from browser_support import ROOT, Server, open_page, page_paths, wait_settled
 from test_browser_pages import server  # noqa: F401 - the same warmed-up app server (Chromium: conftest.py)
 
 pytestmark = pytest.mark.browser
@@ -56,17 +56,10 @@ def _tab(browser, url, **context):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, **context)
     try:
         page = ctx.new_page()
-        _open(page, url)
+        open_page(page, url)
         yield page
     finally:
         ctx.close()
-
-
-def _open(page, url):
-    page.goto(url, wait_until="domcontentloaded")
-    wait_settled(page)
-    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
-    wait_settled(page)
 
 
 def clean_theme_layout(layout: dict) -> dict:
@@ -87,7 +80,7 @@ def test_the_charts_theme_is_the_one_streamlit_applies(browser):
             for scheme in ("light", "dark"):
                 ctx = browser.new_context(viewport={"width": 1000, "height": 800}, color_scheme=scheme)
                 page = ctx.new_page()
-                _open(page, s.url)
+                open_page(page, s.url)
                 found[scheme] = clean_theme_layout(page.evaluate(
                     "() => document.querySelector('.js-plotly-plot').layout.template.layout"))
                 ctx.close()
@@ -111,7 +104,7 @@ def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        _open(page, f"{server.url}/{path}")
+        open_page(page, f"{server.url}/{path}")
         # a chart can be drawn before the run has sent the rest of the page: wait for a slider too
         page.wait_for_selector('[data-testid="stMain"] [data-testid="stSlider"] input[type=range] >> visible=true',
                                timeout=60000)
@@ -138,7 +131,7 @@ def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it
             assert c["reacts"] <= moves, f"{k}: drawn {c['reacts']} times in {moves} moves"
         # what a new visitor of the same address sees
         fresh = ctx.new_page()
-        _open(fresh, page.url)
+        open_page(fresh, page.url)
         again = fresh.evaluate(CHARTS_JS)
         for k in after:
             assert after[k]["data"] == again[k]["data"], f"{k} on {path}: updated in place, it differs from a fresh load"
@@ -217,7 +210,7 @@ def test_plotly_js_is_asked_for_first_on_every_page_by_an_element_that_takes_no_
     try:
         for path in page_paths():
             page = ctx.new_page()
-            _open(page, f"{server.url}/{path}")
+            open_page(page, f"{server.url}/{path}")
             first = page.evaluate("""() => { const el = document.querySelector(
                 '[data-testid=stMain] [data-testid=stVerticalBlock] > [data-testid=stElementContainer]');
                 return [el.className, getComputedStyle(el).display, el.getBoundingClientRect().height]; }""")

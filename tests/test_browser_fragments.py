@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_errors, rerun_requests, wait_settled
+from browser_support import assert_no_errors, open_page, rerun_requests, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +28,6 @@ CASES = {
 }
 
 
-def _open(page, url):
-    page.goto(url, wait_until="domcontentloaded")
-    wait_settled(page, 60000)
-    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
-    wait_settled(page, 60000)
-
-
 def _press(page, key: str, value: str):
     page.locator(f".st-key-{key} input[type=range]").focus()
     page.keyboard.press("ArrowRight")
@@ -48,7 +41,7 @@ def _press(page, key: str, value: str):
 def test_a_fragment_slider_reruns_its_section_and_the_page_follows(page, server, path):
     key, value, k_box = CASES[path]
     sent = rerun_requests(page)
-    _open(page, f"{server.url}/{path}")
+    open_page(page, f"{server.url}/{path}")
     assert not any(sent)                                   # the first run is the page's
     charts, formulas = page.evaluate(CHART_DATA_JS), page.evaluate(FORMULAS_JS)
     del sent[:]
@@ -63,7 +56,7 @@ def test_a_fragment_slider_reruns_its_section_and_the_page_follows(page, server,
 
     # the address reopens the page at the moved value, with the same numbers in the formula
     moved = after
-    _open(page, page.url)
+    open_page(page, page.url)
     assert page.locator(f".st-key-{key} input[type=range]").input_value() == value
     assert page.evaluate(FORMULAS_JS) == moved
 
@@ -89,6 +82,6 @@ def test_a_fragment_slider_reruns_its_section_and_the_page_follows(page, server,
     assert back[0] != three[0]
     # the same numbers as a fresh page of the 3-component model at the slider's default: the fragment ran on
     # the new model, not the one it was first drawn with
-    _open(page, f"{server.url}/{path}?{k_box}=3")
+    open_page(page, f"{server.url}/{path}?{k_box}=3")
     assert page.evaluate(FORMULAS_JS)[0] == back[0]
     assert_no_errors(page, server)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from browser_support import ROOT, Server, page_paths, wait_settled
+from browser_support import ROOT, Server, open_page, page_paths, wait_settled
 
 CSS = ROOT / "pages" / "_page.css"
 
@@ -95,9 +95,7 @@ def test_the_stylesheet_reaches_every_page_whole(browser, server):
     try:
         for path in page_paths():
             page = ctx.new_page()
-            page.goto(f"{server.url}/{path}", wait_until="domcontentloaded")
-            wait_settled(page, 60000)
-            page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)  # the page has run
+            open_page(page, f"{server.url}/{path}")
             rules = page.evaluate("""() => [...document.styleSheets].flatMap((s) => {
                 try { return [...s.cssRules].map((r) => r.cssText); } catch (e) { return []; } })
                 .filter((t) => t.includes('vlb-slow') || t.includes('vlb-app') || t.includes('data-stale'))""")

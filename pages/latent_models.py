@@ -3,7 +3,8 @@
 Widgets in (keys ``lvm_*``), cached calls into vizcore, figures out. The curves
 are the model's own ``log_joint`` and ``vizcore.posterior`` evaluated on a grid
 of x values (:mod:`vizcore.densities`), so every number is the one the other
-pages use.
+pages use. The three sections below the model choice are one fragment (``model_sections``): a slider
+move reruns them alone.
 """
 from __future__ import annotations
 
@@ -512,5 +513,17 @@ with formulas:
              r"p_\theta(x) &= \textstyle\sum_z p_\theta(x, z) \\ "
              r"p_\theta(z \mid x) &= \dfrac{p_\theta(x \mid z)\, p_\theta(z)}{\sum_{z'} p_\theta(x \mid z')\, "
              r"p_\theta(z')} \end{aligned}")
-{"gmm1d": gmm1d_page, "gmm2d": gmm2d_page, "coins": coins_page, "linkage": linkage_page}[choice]()
+
+
+# ---- everything the model's sliders drive: a fragment ------------------------------------------------------
+# Every slider of a model drives all three sections, so the three sections are one fragment: a move reruns
+# them, and the browser leaves the rest alone (the sidebar, the navigation, the title and formulas above,
+# "Show the code" below), which a whole-page run would send and render again. Choosing another model reruns
+# the page, and the fragment with it.
+@st.fragment
+def model_sections(name: str) -> None:
+    {"gmm1d": gmm1d_page, "gmm2d": gmm2d_page, "coins": coins_page, "linkage": linkage_page}[name]()
+
+
+model_sections(choice)
 show_code(dens.on_grid, vc.posterior)

@@ -107,6 +107,17 @@ def open_page(page, url: str, timeout_ms: int = 60000):
     wait_settled(page, timeout_ms)
 
 
+def press_slider(page, key: str, value: str, timeout_ms: int = 60000):
+    """Press ArrowRight on the slider with key ``key`` and wait until the run has ended and the address says
+    ``key=value`` (every slider is bound to the address)."""
+    page.locator(f".st-key-{key} input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    wait_settled(page, timeout_ms)
+    page.wait_for_function("([k, v]) => new URLSearchParams(location.search).get(k) === v", arg=[key, value],
+                           timeout=15000)
+    wait_settled(page, timeout_ms)
+
+
 def rerun_requests(page) -> list[str]:
     """The rerun requests the tab sends from now on: a list of their fragment ids ("" for a whole-page run)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg

@@ -195,76 +195,6 @@ def _vem_set(step: int) -> None:
     st.session_state["vi_vem_t"] = int(np.clip(step, 0, VEM_T))
 
 
-# ---------------------------------------------------------------------------
-st.title(t("Beyond EM: variational inference"))
-prose(t(
-    "EM's E-step sets q(z) to the exact posterior p(z|x), which closes the gap between the bound and "
-    "log p(x). When that posterior cannot be computed or stored, variational inference chooses q from a "
-    "restricted family and maximises the ELBO over that family instead. The gap then no longer closes: "
-    "what is left is the price of the family, and richer families or tighter bounds win part of it back."
-))
-st.latex(r"\log p(x) = \underbrace{E_q[\log p(x,z) - \log q(z)]}_{\mathcal{L}(q)\ (\mathrm{ELBO})}"
-         r" + \mathrm{KL}\big(q(z)\,\|\,p(z\mid x)\big)")
-st.caption(t("Every true quantity on this page (log p(x), the posterior, the gap) is exact: the latent z is "
-             "one-dimensional and integrated by adaptive quadrature, so the gap is real, not estimated."))
-
-# ---------------------------------------------------------------------------
-c0, c1, c2, c3 = st.columns([1.25, 1, 1, 0.8], gap="medium")
-kind = c0.radio(t("Model and data"), list(MODELS), format_func=lambda k: t(MODELS[k]), key="vi_model",
-                bind="query-params")
-if kind == "poisson":
-    with c1:
-        n_obs = st.slider(t("number of counts n"), 1, 10, 3, 1, key="vi_pois_n", bind="query-params")
-        rate = st.slider(t("true rate behind the counts"), 0.2, 8.0, 1.0, 0.1, key="vi_pois_rate",
-                         bind="query-params")
-    with c2:
-        mu0 = st.slider(t("prior mean μ₀ of the log-rate"), -2.0, 3.0, 0.0, 0.1, key="vi_pois_mu0",
-                        bind="query-params")
-        sd0 = st.slider(t("prior standard deviation σ₀"), 0.3, 3.0, 2.0, 0.1, key="vi_pois_sd0",
-                        bind="query-params")
-    with c3:
-        seed = int(st.number_input(t("data seed"), 0, 9999, 0, 1, key="vi_seed", bind="query-params"))
-    x = sample_data(kind, n_obs, rate, seed)
-    spec = ("poisson", x, float(mu0), float(sd0) ** 2)
-    theta_label = "μ₀"
-    with c3:
-        st.markdown(f"**{t('counts')}**  \nx = ({', '.join(str(v) for v in x)})")
-    st.latex(rf"z \sim \mathcal{{N}}({tex(mu0, 2)},\ {tex(sd0, 2)}^2),\quad x_i \mid z \sim \mathrm{{Poisson}}(e^{{z}}),"
-             rf"\quad p(z\mid x) \propto \mathcal{{N}}(z; {tex(mu0, 2)}, {tex(sd0, 2)}^2)\, e^{{{exponent(sum(x), len(x))}}}")
-else:
-    with c1:
-        n_obs = st.slider(t("number of observations n"), 1, 10, 3, 1, key="vi_lin_n", bind="query-params")
-        w = st.slider(t("loading w"), 0.0, 2.0, 1.0, 0.05, key="vi_lin_w", bind="query-params")
-    with c2:
-        sigma = st.slider(t("noise standard deviation σ"), 0.5, 2.0, 1.0, 0.05, key="vi_lin_sigma",
-                          bind="query-params")
-    with c3:
-        seed = int(st.number_input(t("data seed"), 0, 9999, 0, 1, key="vi_seed", bind="query-params"))
-    x = sample_data(kind, n_obs, 0.0, seed)
-    spec = ("linear_gaussian", x, float(w), float(sigma) ** 2)
-    theta_label = "w"
-    with c3:
-        st.markdown(f"**{t('observations')}**  \nx = ({', '.join(f'{v:.2f}' for v in x)})")
-    st.latex(rf"z \sim \mathcal{{N}}(0, 1),\quad x_i \mid z \sim \mathcal{{N}}({tex(w, 2)}\,z,\ {tex(sigma, 2)}^2)"
-             r"\quad\Rightarrow\quad p(z\mid x)\ \text{" + t("is Gaussian") + "}")
-
-try:
-    base = basics(spec)
-except ValueError as err:
-    fail(err, "Move the data or prior sliders back towards their defaults.")
-    st.stop()
-ev, fit, grid = base["ev"], base["fit"], base["grid"]
-model = build(spec)
-
-tab_hand, tab_sga, tab_mix, tab_iwae, tab_mf, tab_vem = st.tabs([
-    t("Gaussian q by hand"), t("Maximising the ELBO"), t("A richer family"), t("Tighter bounds (IWAE)"),
-    t("Mean-field"), t("Variational EM")], key="vi_tab", bind="query-params")
-
-# q set by hand in the first tab: the start of stochastic gradient ascent and the q of the IWAE tab.
-m = early_value("vi_q_m", 0.5, *M_RANGE)
-s = early_value("vi_q_s", 1.2, *S_RANGE)
-
-# ---------------------------------------------------------------------------
 @st.fragment
 def hand_tab(spec: tuple, ev, fit, grid) -> None:
     """The "Gaussian q by hand" tab. A fragment: moving q, or setting it to the best Gaussian, reruns this
@@ -310,263 +240,341 @@ def hand_tab(spec: tuple, ev, fit, grid) -> None:
                  "(dark = small). × marks the best Gaussian (gap {g}); the circle is your q.").format(g=num(fit.gap)))
 
 
-# Only the open tab runs: st.tabs with a key tracks the open tab (tab.open), and switching tabs reruns
-# the page. A closed tab's settings are kept by Streamlit and come back with it.
-if tab_hand.open:
-    with tab_hand:
-        hand_tab(spec, ev, fit, grid)
-
+# ---------------------------------------------------------------------------
+st.title(t("Beyond EM: variational inference"))
+prose(t(
+    "EM's E-step sets q(z) to the exact posterior p(z|x), which closes the gap between the bound and "
+    "log p(x). When that posterior cannot be computed or stored, variational inference chooses q from a "
+    "restricted family and maximises the ELBO over that family instead. The gap then no longer closes: "
+    "what is left is the price of the family, and richer families or tighter bounds win part of it back."
+))
+st.latex(r"\log p(x) = \underbrace{E_q[\log p(x,z) - \log q(z)]}_{\mathcal{L}(q)\ (\mathrm{ELBO})}"
+         r" + \mathrm{KL}\big(q(z)\,\|\,p(z\mid x)\big)")
+st.caption(t("Every true quantity on this page (log p(x), the posterior, the gap) is exact: the latent z is "
+             "one-dimensional and integrated by adaptive quadrature, so the gap is real, not estimated."))
 
 # ---------------------------------------------------------------------------
-if tab_sga.open:
-    with tab_sga:
-        prose(t(
-            "In practice the ELBO's expectation is not available in closed form, so it is climbed by stochastic "
-            "gradient ascent: draw ε ~ N(0, 1), write z = m + s ε (the reparameterisation trick), and follow the "
-            "noisy gradient. The run starts from your q in the first tab."))
-        cs = st.columns(4)
-        n_samples = cs[0].slider(t("samples per step L"), 1, 100, 5, 1, key="vi_sga_L", bind="query-params")
-        eta = cs[1].select_slider(t("step size η"), options=list(ETAS), value=0.05, key="vi_sga_eta",
-                                  bind="query-params")
-        n_steps = cs[2].slider(t("number of steps"), 10, 300, 150, 10, key="vi_sga_T", bind="query-params")
-        sga_seed = int(cs[3].number_input(t("seed"), 0, 9999, 1, 1, key="vi_sga_seed",
-                                               bind="query-params"))
-        path = run_sga(spec, float(m), float(s), float(eta), int(n_samples), int(n_steps), sga_seed)
-        st.latex(
-            r"z_l = m + s\,\varepsilon_l,\ \varepsilon_l \sim \mathcal{N}(0, 1):\quad"
-            r"\hat g_m = \frac1L\sum_{l=1}^{L} \partial_z \log p(x, z_l),\quad "
-            r"\hat g_{\log s} = \frac1L\sum_{l=1}^{L} \partial_z \log p(x, z_l)\, s\,\varepsilon_l + 1")
-        st.latex(rf"(m, \log s) \leftarrow (m, \log s) + \eta\,(\hat g_m, \hat g_{{\log s}}),\qquad "
-                 rf"\eta = {eta:g},\ L = {int(n_samples)},\ {int(n_steps)}\ \text{{{t('steps')}}}")
-        relation = "<" if fit.gap > 1e-6 else "="
-        st.latex(rf"\mathcal{{L}}(q_{{{int(n_steps)}}}) = {tex(path.elbo[-1])} \;\le\; \max_{{m,s}} \mathcal{{L}} = "
-                 rf"{tex(fit.elbo)} \;{relation}\; \log p(x) = {tex(ev.log_evidence)}")
-        zm = window(path.means, fit.mean, 0.5)
-        zl = window(path.log_sds, math.log(fit.sd), 0.5)
-        zg = zoom_grid(spec, *zm, *zl)
-        p_col, t_col = st.columns(2, gap="large")
-        with p_col:
-            show(lazy(vifig.elbo_heatmap_spec, zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
-                                    path=(path.means, path.log_sds), lang=lang(), height=400), key="vi_chart_sga_path",
-                 alt=t("Heatmap of the gap over the parameters of q with the path of stochastic gradient ascent."))
-        with t_col:
-            show(lazy(vifig.elbo_trace_spec, path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
-                 key="vi_chart_sga_trace",
-                 alt=t("Line chart of the ELBO at each step, below the best Gaussian's ELBO and log p(x)."))
-        g1, g2, g3 = st.columns(3)
-        g1.metric(t("ELBO after the last step"), num(path.elbo[-1]))
-        g2.metric(t("best Gaussian ELBO"), num(fit.elbo))
-        g3.metric(t("gap the best Gaussian leaves"), num(fit.gap))
-        if fit.gap > 1e-6:
-            st.info(t("Even the best Gaussian q falls short of log p(x) by KL = {g} nats: the posterior is skewed and "
-                      "no Gaussian matches it. More steps or samples cannot remove this gap; only a richer family can.")
-                    .format(g=num(fit.gap)))
-        else:
-            st.success(t("Here the posterior is Gaussian, so the best Gaussian q is the posterior and the gap closes "
-                         "(KL = {g}): variational inference recovers EM's E-step.").format(g=num(fit.gap)))
-        if path.clipped:
-            st.caption(t("{k} of the steps were capped (a move of at most 1 per coordinate): the step size is large "
-                         "for this model.").format(k=path.clipped))
-
-# ---------------------------------------------------------------------------
-if tab_mix.open:
-    with tab_mix:
-        mix = mixture(spec)
-        prose(t(
-            "A richer family can follow the posterior more closely. A mixture of two Gaussians can lean to one "
-            "side, so it captures skewness that a single Gaussian cannot; its ELBO is again computed exactly by "
-            "quadrature and maximised numerically."))
-        st.latex(rf"q(z) = {tex(mix.weight, 3)}\,\mathcal{{N}}({tex(mix.means[0], 3)}, {tex(mix.sds[0], 3)}^2)"
-                 rf" + {tex(1 - mix.weight, 3)}\,\mathcal{{N}}({tex(mix.means[1], 3)}, {tex(mix.sds[1], 3)}^2)")
-        st.latex(rf"\log p(x) - \mathcal{{L}}(q) = {tex(ev.log_evidence)} - ({tex(mix.elbo)}) = {tex(mix.gap)}"
-                 rf"\quad\text{{{t('vs.')}}}\quad {tex(fit.gap)}\ \text{{{t('for the best Gaussian')}}}")
-        z_lo, z_hi = ev.plot_range()
-        zz = np.linspace(z_lo, z_hi, 400)
-        m_col, b_col = st.columns([1.4, 1], gap="large")
-        with m_col:
-            show(lazy(vifig.densities_spec, zz, [
-                dict(name=f"p(z|x) · {t('exact posterior')}", y=vi.posterior_pdf(model, zz, ev), colour=vifig.P, fill=True),
-                dict(name=t("best Gaussian q"), y=np.exp(-0.5 * ((zz - fit.mean) / fit.sd) ** 2) / (fit.sd * math.sqrt(2 * math.pi)),
-                     colour=vifig.KL, dash="dash"),
-                dict(name=t("best two-component mixture q"), y=np.exp(mix.logpdf(zz)), colour=vifig.MIXTURE),
-                *[dict(name=t("its components (weighted)") if k == 0 else None, y=wk * np.exp(
-                    -0.5 * ((zz - mix.means[k]) / mix.sds[k]) ** 2) / (mix.sds[k] * math.sqrt(2 * math.pi)),
-                    colour=vifig.MIXTURE, dash="dot", width=1.5)
-                  for k, wk in enumerate((mix.weight, 1 - mix.weight)) if math.isfinite(mix.closed_fraction)],
-            ], lang=lang()), key="vi_chart_mix",
-                 alt=t("Line chart of the exact posterior with the best Gaussian q and the best two-component mixture q."))
-        with b_col:
-            show(lazy(vifig.gap_bars_spec, [t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
-                                       [vifig.KL, vifig.MIXTURE], lang=lang(), height=240), key="vi_chart_mix_gaps",
-                 alt=t("Bar chart of the gap left by the best Gaussian and by the best mixture."))
-            if math.isfinite(mix.closed_fraction):
-                st.metric(t("gap closed by the mixture"), f"{100 * mix.closed_fraction:.1f} %")
-            else:
-                st.metric(t("gap closed by the mixture"), "—")
-                st.caption(t("The best Gaussian already closes the gap on this model: nothing is left to win."))
-
-# ---------------------------------------------------------------------------
-if tab_iwae.open:
-    with tab_iwae:
-        prose(t(
-            "Instead of a richer q, use a tighter bound. The importance-weighted (IWAE) bound averages K importance "
-            "weights inside the logarithm: L_1 is the ELBO, L_K never decreases with K (in expectation), and L_K "
-            "approaches log p(x) as K grows. The numbers are Monte-Carlo averages over R replicates, with their "
-            "standard errors."))
-        ci = st.columns([2, 1, 1])
-        q_choice = ci[0].radio(t("proposal q"), ["hand", "best", "prior"], horizontal=True, key="vi_iw_q", bind="query-params",
-                               format_func=lambda k: {"best": t("best Gaussian"), "hand": t("your q (first tab)"),
-                                                      "prior": t("the prior p(z)")}[k])
-        n_rep = ci[1].slider(t("replicates R"), 50, 1000, 300, 50, key="vi_iw_R", bind="query-params")
-        iw_seed = int(ci[2].number_input(t("seed"), 0, 9999, 0, 1, key="vi_iw_seed",
-                                              bind="query-params"))
-        if q_choice == "best":
-            qm, qs = fit.mean, fit.sd
-        elif q_choice == "hand":
-            qm, qs = float(m), float(s)
-        else:
-            qm, qs = (model.prior_mean, math.sqrt(model.prior_var))
-        res = run_iwae(spec, float(qm), float(qs), int(n_rep), iw_seed)
-        k_last = len(KS) - 1
-        st.latex(r"\mathcal{L}_K = E_{z_1, \dots, z_K \sim q}\Big[\log \frac1K \sum_{k=1}^{K} \frac{p(x, z_k)}{q(z_k)}\Big]")
-        i10 = KS.index(10)
-        st.latex(
-            rf"\mathcal{{L}}_1 = {tex(res.elbo)} \le \mathcal{{L}}_{{10}} \approx {tex(res.means[i10])} \pm {tex(2 * res.ses[i10])}"
-            rf" \le \mathcal{{L}}_{{{KS[k_last]}}} \approx {tex(res.means[k_last])} \pm {tex(2 * res.ses[k_last])}"
-            rf" \le \log p(x) = {tex(ev.log_evidence)}")
-        show(lazy(vifig.iwae_k_spec, res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
-             alt=t("Line chart of the IWAE bound L_K against the number of samples K, rising towards log p(x)."))
-        st.caption(t("Error bars: ±2 standard errors over R = {r} replicates; each K uses fresh samples. "
-                     "With q = N({qm}, {qs}²).").format(r=int(n_rep), qm=f"{qm:.2f}", qs=f"{qs:.2f}"))
-        st.markdown(f"**{t('The bounds as curves over a model parameter')}**")
-        prose(t(
-            "Now vary a model parameter θ ({name}) and draw L_K(θ) against the exact log p(x|θ). With q fixed at "
-            "the best Gaussian for the current θ, L_1 falls away from log p as θ moves off, while larger K stays "
-            "close; with q re-fitted at every θ, L_1 is the best-Gaussian ELBO everywhere.").format(name=theta_label))
-        refit = st.radio(t("q along θ"), ["fixed", "refit"], horizontal=True, key="vi_iw_refit", bind="query-params",
-                         format_func=lambda k: t("fixed at the current θ") if k == "fixed" else t("re-fitted at every θ"))
-        curves = run_iwae_theta(spec, refit == "refit", CURVE_R, iw_seed)
-        show(lazy(vifig.iwae_theta_spec, curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
-                                     theta_label=theta_label, lang=lang()), key="vi_chart_iwae_theta",
-             alt=t("Line chart of log p(x|θ) and the bounds L_1, L_10 and L_100 over a model parameter θ."))
-        st.caption(t("L_1 is the exact ELBO; L_10 and L_100 are averages over {r} replicates with the same random "
-                     "numbers at every θ (so the curves are smooth).").format(r=CURVE_R))
-
-# ---------------------------------------------------------------------------
-if tab_mf.open:
-    with tab_mf:
-        prose(t(
-            "With several latent variables, the usual restricted family is mean-field: q(z) = q₁(z₁) q₂(z₂), "
-            "independent factors. Coordinate ascent (CAVI) updates one factor at a time with the others held "
-            "fixed, and never lowers the ELBO. Here the target is a correlated 2-D Gaussian, so every number is "
-            "exact: mean-field finds the right mean but under-estimates the variances, because the reverse "
-            "KL(q‖p) punishes q for putting mass where p has little. The forward-KL fit (the marginals) covers "
-            "p instead."))
-        cm = st.columns([2, 1.1, 1, 0.8])
-        rho = cm[0].slider(t("correlation ρ of the target"), -0.95, 0.95, 0.8, 0.05, key="vi_mf_rho",
-                         bind="query-params")
-        if "vi_mf_n" not in st.session_state:  # a fresh session: the number of updates from the address
-            try:
-                st.session_state["vi_mf_n"] = min(max(int(mirrored("vi_mf_n") or 0), 0), 200)
-            except ValueError:
-                st.session_state["vi_mf_n"] = 0
-        n_done = int(st.session_state.get("vi_mf_n", 0))
-        cm[1].button(t("One CAVI update"), key="vi_mf_step", on_click=_mf_add, args=(1,), type="primary")
-        cm[2].button(t("+10 updates"), key="vi_mf_run", on_click=_mf_add, args=(10,))
-        cm[3].button(t("Reset"), key="vi_mf_reset", on_click=_mf_reset)
-        n_done = int(st.session_state.get("vi_mf_n", 0))
-        mirror("vi_mf_n", str(n_done) if n_done else None)  # the buttons' count, in the address (?vi_mf_n=)
-        mf = run_cavi(float(rho), n_done)
-        tr = mf["trace"]
-        prec = np.linalg.inv(mf["cov"])
-        if n_done:
-            j = int(tr.updated[-1])
-            k = 1 - j
-            st.latex(
-                rf"\text{{{t('update')} }}{n_done}:\ q_{j + 1}(z_{j + 1}) = \mathcal{{N}}\Big(\mu_{j + 1} - \frac{{\Lambda_{{{j + 1}{k + 1}}}}}"
-                rf"{{\Lambda_{{{j + 1}{j + 1}}}}}(m_{k + 1} - \mu_{k + 1}),\ \frac{{1}}{{\Lambda_{{{j + 1}{j + 1}}}}}\Big)"
-                rf" = \mathcal{{N}}\big({tex(tr.means[-1][j], 3)},\ {tex(tr.variances[-1][j], 3)}\big)")
-        else:
-            st.latex(r"q_j(z_j) = \mathcal{N}\Big(\mu_j - \frac{\Lambda_{jk}}{\Lambda_{jj}}(m_k - \mu_k),\ "
-                     r"\frac{1}{\Lambda_{jj}}\Big),\qquad \Lambda = \Sigma^{-1}")
-        st.latex(rf"\mathrm{{ELBO}} = -\mathrm{{KL}}(q\,\|\,p) = {tex(tr.elbo[-1])}")
-        st.latex(rf"\text{{{t('CAVI fixed point')}: }}\mathrm{{Var}}_q[z_1] = \frac{{1}}{{\Lambda_{{11}}}} = {tex(1 / prec[0, 0], 3)}\ <\ "
-                 rf"\mathrm{{Var}}_p[z_1] = {tex(mf['cov'][0, 0], 3)}")
-        st.latex(rf"\text{{{t('forward fit (marginals)')}: }} q_j = \mathcal{{N}}(\mu_j, \Sigma_{{jj}}),\quad "
-                 rf"\mathrm{{KL}}(p\,\|\,q_{{\mathrm{{fwd}}}}) = -\tfrac12\log(1-\rho^2) = {tex(mf['f_kl'])}")
-        e_col, l_col = st.columns([1.2, 1], gap="large")
-        with e_col:
-            show(lazy(vifig.mean_field_spec, dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
-                                         dict(x=mf["q"][0], y=mf["q"][1]), dict(x=mf["fwd"][0], y=mf["fwd"][1]),
-                                         tr.means, lang=lang(), height=440), key="vi_chart_mf",
-                 alt=t("Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path."))
-        with l_col:
-            show(lazy(vifig.cavi_elbo_spec, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
-                 alt=t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
-            st.caption(t("{n} updates so far. The ELBO never decreases; it levels off below 0 = log p because a "
-                         "factorised q cannot match a correlated p (limit −½ log(1/(1 − ρ²)) = {lim}).").format(
-                n=n_done, lim=num(mf["limit"])))
-
-# ---------------------------------------------------------------------------
-if tab_vem.open:
-    with tab_vem:
-        prose(t(
-            "Variational EM puts the restricted E-step inside EM. Each of J groups has counts with its own log-rate "
-            "z_j ~ N(μ₀, σ₀²), and θ = (μ₀, σ₀²) is learned. The E-step fits the best Gaussian q_j per group; the "
-            "M-step maximises the bound in closed form. The bound rises at every step, but it no longer touches "
-            "log p(X|θ), and its end point is not the maximum-likelihood θ that exact EM finds."))
-        cv = st.columns(4)
-        n_groups = cv[0].slider(t("groups J"), 4, 20, 10, 1, key="vi_vem_J", bind="query-params")
-        spread = cv[1].slider(t("true spread of the log-rates"), 0.5, 2.5, 1.5, 0.1, key="vi_vem_spread",
+# Everything below the introduction is one fragment: the model's sliders drive every tab, so a move reruns
+# this part of the page alone, and the browser leaves the app's frame (the sidebar, the navigation, the
+# title and introduction above, "Show the code" below) alone (bench/README.md, item 48). The q tab is a
+# fragment inside it (item 43).
+@st.fragment
+def model_and_methods() -> None:
+    c0, c1, c2, c3 = st.columns([1.25, 1, 1, 0.8], gap="medium")
+    kind = c0.radio(t("Model and data"), list(MODELS), format_func=lambda k: t(MODELS[k]), key="vi_model",
+                    bind="query-params")
+    if kind == "poisson":
+        with c1:
+            n_obs = st.slider(t("number of counts n"), 1, 10, 3, 1, key="vi_pois_n", bind="query-params")
+            rate = st.slider(t("true rate behind the counts"), 0.2, 8.0, 1.0, 0.1, key="vi_pois_rate",
+                             bind="query-params")
+        with c2:
+            mu0 = st.slider(t("prior mean μ₀ of the log-rate"), -2.0, 3.0, 0.0, 0.1, key="vi_pois_mu0",
+                            bind="query-params")
+            sd0 = st.slider(t("prior standard deviation σ₀"), 0.3, 3.0, 2.0, 0.1, key="vi_pois_sd0",
+                            bind="query-params")
+        with c3:
+            seed = int(st.number_input(t("data seed"), 0, 9999, 0, 1, key="vi_seed", bind="query-params"))
+        x = sample_data(kind, n_obs, rate, seed)
+        spec = ("poisson", x, float(mu0), float(sd0) ** 2)
+        theta_label = "μ₀"
+        with c3:
+            st.markdown(f"**{t('counts')}**  \nx = ({', '.join(str(v) for v in x)})")
+        st.latex(rf"z \sim \mathcal{{N}}({tex(mu0, 2)},\ {tex(sd0, 2)}^2),\quad x_i \mid z \sim \mathrm{{Poisson}}(e^{{z}}),"
+                 rf"\quad p(z\mid x) \propto \mathcal{{N}}(z; {tex(mu0, 2)}, {tex(sd0, 2)}^2)\, e^{{{exponent(sum(x), len(x))}}}")
+    else:
+        with c1:
+            n_obs = st.slider(t("number of observations n"), 1, 10, 3, 1, key="vi_lin_n", bind="query-params")
+            w = st.slider(t("loading w"), 0.0, 2.0, 1.0, 0.05, key="vi_lin_w", bind="query-params")
+        with c2:
+            sigma = st.slider(t("noise standard deviation σ"), 0.5, 2.0, 1.0, 0.05, key="vi_lin_sigma",
                               bind="query-params")
-        n_per = cv[2].slider(t("counts per group"), 1, 3, 1, 1, key="vi_vem_n", bind="query-params")
-        vem_seed = int(cv[3].number_input(t("seed"), 0, 9999, 0, 1, key="vi_vem_seed",
-                                               bind="query-params"))
-        try:
-            vem = run_vem(int(n_groups), float(spread), int(n_per), vem_seed)
-        except ValueError as err:
-            fail(err, "Choose another seed or a larger spread.")
-            st.stop()
-        vt, em = vem["trace"], vem["em"]
-        st.caption(t("counts per group: {c}").format(c="; ".join(",".join(str(v) for v in g) for g in vem["groups"].counts)))
-        cb = st.columns([2.4, 0.8, 1, 0.9])
-        step = cb[0].slider(t("iteration t"), 0, VEM_T, 0, 1, key="vi_vem_t", bind="query-params")
-        cb[1].button(t("Step"), key="vi_vem_next", on_click=_vem_set, args=(int(step) + 1,), type="primary",
-                     disabled=int(step) >= VEM_T)
-        cb[2].button(t("To the end"), key="vi_vem_run", on_click=_vem_set, args=(VEM_T,), disabled=int(step) >= VEM_T)
-        cb[3].button(t("Restart"), key="vi_vem_restart", on_click=_vem_set, args=(0,), disabled=int(step) == 0)
-        step = int(step)
-        nxt = min(step + 1, VEM_T)
-        mu_t, var_t = float(vt.prior_means[step]), float(vt.prior_vars[step])
-        st.latex(
-            rf"\theta_{{{step}}} = ({tex(mu_t, 3)},\ {tex(var_t, 3)}):\quad \log p(X\mid\theta_{{{step}}}) = "
-            rf"{tex(vt.log_marginal[step])} > \mathcal{{L}}(q_{{{step}}}, \theta_{{{step}}}) = {tex(vt.bound_after_e[step])}")
-        st.latex(
-            rf"\text{{{t('M-step')}: }}\mu_0 = \tfrac1J\sum_j m_j = {tex(vt.prior_means[nxt], 3)},\quad "
-            rf"\sigma_0^2 = \tfrac1J\sum_j \big(s_j^2 + (m_j - \mu_0)^2\big) = {tex(vt.prior_vars[nxt], 3)}")
-        sl = vem_slice(int(n_groups), float(spread), int(n_per), vem_seed, step)
-        v1, v2 = st.columns(2, gap="large")
-        with v1:
-            show(lazy(vifig.vem_slice_spec, sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
-                                        lang=lang(), height=380), key="vi_chart_vem_slice",
-                 alt=t("Line chart along μ₀ of log p(X|θ) and the restricted bound, which stays below it."))
-            st.caption(t("Along μ₀ with σ₀² held at its value at step t. EM's bound would touch log p at θ_t; the "
-                         "restricted bound stays below by the sum of the groups' KL gaps."))
-        with v2:
-            show(lazy(vifig.vem_contour_spec, vem["c_mu"], vem["c_sd"], vem["contour"],
-                                          (vt.prior_means, np.sqrt(vt.prior_vars)), (em.prior_means, np.sqrt(em.prior_vars)),
-                                          current=step, lang=lang(), height=380), key="vi_chart_vem_contour",
-                 alt=t("Contour map of log p(X|θ) over μ₀ and σ₀ with the paths of exact and variational EM."))
-        show(lazy(vifig.vem_trace_spec, vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
-                                    lang=lang(), height=300), key="vi_chart_vem_trace",
-             alt=t("Line chart per iteration of log p(X|θ_t) for exact and variational EM and the variational bound."))
-        e1, e2, e3 = st.columns(3)
-        e1.metric(t("variational EM end point (μ₀, σ₀²)"), f"({vt.prior_means[-1]:.3f}, {vt.prior_vars[-1]:.3f})")
-        e2.metric(t("maximum likelihood (exact EM)"), f"({em.prior_means[-1]:.3f}, {em.prior_vars[-1]:.3f})")
-        e3.metric(t("log p lost by the variational end point"), num(vem["mle_logp"] - vt.log_marginal[-1]))
-        st.caption(t("Exact EM ran {n} iterations to convergence (E-step: posterior moments by quadrature). "
-                     "The variational bound at the end is {b}, below log p(X|θ) = {lp} by {g}.").format(
-            n=len(em.log_marginal) - 1, b=num(vt.bound_after_e[-1]), lp=num(vt.log_marginal[-1]),
-            g=num(vt.log_marginal[-1] - vt.bound_after_e[-1])))
+        with c3:
+            seed = int(st.number_input(t("data seed"), 0, 9999, 0, 1, key="vi_seed", bind="query-params"))
+        x = sample_data(kind, n_obs, 0.0, seed)
+        spec = ("linear_gaussian", x, float(w), float(sigma) ** 2)
+        theta_label = "w"
+        with c3:
+            st.markdown(f"**{t('observations')}**  \nx = ({', '.join(f'{v:.2f}' for v in x)})")
+        st.latex(rf"z \sim \mathcal{{N}}(0, 1),\quad x_i \mid z \sim \mathcal{{N}}({tex(w, 2)}\,z,\ {tex(sigma, 2)}^2)"
+                 r"\quad\Rightarrow\quad p(z\mid x)\ \text{" + t("is Gaussian") + "}")
 
+    try:
+        base = basics(spec)
+    except ValueError as err:
+        fail(err, "Move the data or prior sliders back towards their defaults.")
+        st.stop()
+    ev, fit, grid = base["ev"], base["fit"], base["grid"]
+    model = build(spec)
+
+    tab_hand, tab_sga, tab_mix, tab_iwae, tab_mf, tab_vem = st.tabs([
+        t("Gaussian q by hand"), t("Maximising the ELBO"), t("A richer family"), t("Tighter bounds (IWAE)"),
+        t("Mean-field"), t("Variational EM")], key="vi_tab", bind="query-params")
+
+    # q set by hand in the first tab: the start of stochastic gradient ascent and the q of the IWAE tab.
+    m = early_value("vi_q_m", 0.5, *M_RANGE)
+    s = early_value("vi_q_s", 1.2, *S_RANGE)
+
+    # ---------------------------------------------------------------------------
+    # Only the open tab runs: st.tabs with a key tracks the open tab (tab.open), and switching tabs reruns
+    # this fragment. A closed tab's settings are kept by Streamlit and come back with it.
+    if tab_hand.open:
+        with tab_hand:
+            hand_tab(spec, ev, fit, grid)
+
+
+    # ---------------------------------------------------------------------------
+    if tab_sga.open:
+        with tab_sga:
+            prose(t(
+                "In practice the ELBO's expectation is not available in closed form, so it is climbed by stochastic "
+                "gradient ascent: draw ε ~ N(0, 1), write z = m + s ε (the reparameterisation trick), and follow the "
+                "noisy gradient. The run starts from your q in the first tab."))
+            cs = st.columns(4)
+            n_samples = cs[0].slider(t("samples per step L"), 1, 100, 5, 1, key="vi_sga_L", bind="query-params")
+            eta = cs[1].select_slider(t("step size η"), options=list(ETAS), value=0.05, key="vi_sga_eta",
+                                      bind="query-params")
+            n_steps = cs[2].slider(t("number of steps"), 10, 300, 150, 10, key="vi_sga_T", bind="query-params")
+            sga_seed = int(cs[3].number_input(t("seed"), 0, 9999, 1, 1, key="vi_sga_seed",
+                                                   bind="query-params"))
+            path = run_sga(spec, float(m), float(s), float(eta), int(n_samples), int(n_steps), sga_seed)
+            st.latex(
+                r"z_l = m + s\,\varepsilon_l,\ \varepsilon_l \sim \mathcal{N}(0, 1):\quad"
+                r"\hat g_m = \frac1L\sum_{l=1}^{L} \partial_z \log p(x, z_l),\quad "
+                r"\hat g_{\log s} = \frac1L\sum_{l=1}^{L} \partial_z \log p(x, z_l)\, s\,\varepsilon_l + 1")
+            st.latex(rf"(m, \log s) \leftarrow (m, \log s) + \eta\,(\hat g_m, \hat g_{{\log s}}),\qquad "
+                     rf"\eta = {eta:g},\ L = {int(n_samples)},\ {int(n_steps)}\ \text{{{t('steps')}}}")
+            relation = "<" if fit.gap > 1e-6 else "="
+            st.latex(rf"\mathcal{{L}}(q_{{{int(n_steps)}}}) = {tex(path.elbo[-1])} \;\le\; \max_{{m,s}} \mathcal{{L}} = "
+                     rf"{tex(fit.elbo)} \;{relation}\; \log p(x) = {tex(ev.log_evidence)}")
+            zm = window(path.means, fit.mean, 0.5)
+            zl = window(path.log_sds, math.log(fit.sd), 0.5)
+            zg = zoom_grid(spec, *zm, *zl)
+            p_col, t_col = st.columns(2, gap="large")
+            with p_col:
+                show(lazy(vifig.elbo_heatmap_spec, zg.means, zg.log_sds, zg.elbo, zg.log_evidence, optimum=(fit.mean, fit.sd),
+                                        path=(path.means, path.log_sds), lang=lang(), height=400), key="vi_chart_sga_path",
+                     alt=t("Heatmap of the gap over the parameters of q with the path of stochastic gradient ascent."))
+            with t_col:
+                show(lazy(vifig.elbo_trace_spec, path.elbo, ev.log_evidence, fit.elbo, lang=lang(), height=400),
+                     key="vi_chart_sga_trace",
+                     alt=t("Line chart of the ELBO at each step, below the best Gaussian's ELBO and log p(x)."))
+            g1, g2, g3 = st.columns(3)
+            g1.metric(t("ELBO after the last step"), num(path.elbo[-1]))
+            g2.metric(t("best Gaussian ELBO"), num(fit.elbo))
+            g3.metric(t("gap the best Gaussian leaves"), num(fit.gap))
+            if fit.gap > 1e-6:
+                st.info(t("Even the best Gaussian q falls short of log p(x) by KL = {g} nats: the posterior is skewed and "
+                          "no Gaussian matches it. More steps or samples cannot remove this gap; only a richer family can.")
+                        .format(g=num(fit.gap)))
+            else:
+                st.success(t("Here the posterior is Gaussian, so the best Gaussian q is the posterior and the gap closes "
+                             "(KL = {g}): variational inference recovers EM's E-step.").format(g=num(fit.gap)))
+            if path.clipped:
+                st.caption(t("{k} of the steps were capped (a move of at most 1 per coordinate): the step size is large "
+                             "for this model.").format(k=path.clipped))
+
+    # ---------------------------------------------------------------------------
+    if tab_mix.open:
+        with tab_mix:
+            mix = mixture(spec)
+            prose(t(
+                "A richer family can follow the posterior more closely. A mixture of two Gaussians can lean to one "
+                "side, so it captures skewness that a single Gaussian cannot; its ELBO is again computed exactly by "
+                "quadrature and maximised numerically."))
+            st.latex(rf"q(z) = {tex(mix.weight, 3)}\,\mathcal{{N}}({tex(mix.means[0], 3)}, {tex(mix.sds[0], 3)}^2)"
+                     rf" + {tex(1 - mix.weight, 3)}\,\mathcal{{N}}({tex(mix.means[1], 3)}, {tex(mix.sds[1], 3)}^2)")
+            st.latex(rf"\log p(x) - \mathcal{{L}}(q) = {tex(ev.log_evidence)} - ({tex(mix.elbo)}) = {tex(mix.gap)}"
+                     rf"\quad\text{{{t('vs.')}}}\quad {tex(fit.gap)}\ \text{{{t('for the best Gaussian')}}}")
+            z_lo, z_hi = ev.plot_range()
+            zz = np.linspace(z_lo, z_hi, 400)
+            m_col, b_col = st.columns([1.4, 1], gap="large")
+            with m_col:
+                show(lazy(vifig.densities_spec, zz, [
+                    dict(name=f"p(z|x) · {t('exact posterior')}", y=vi.posterior_pdf(model, zz, ev), colour=vifig.P, fill=True),
+                    dict(name=t("best Gaussian q"), y=np.exp(-0.5 * ((zz - fit.mean) / fit.sd) ** 2) / (fit.sd * math.sqrt(2 * math.pi)),
+                         colour=vifig.KL, dash="dash"),
+                    dict(name=t("best two-component mixture q"), y=np.exp(mix.logpdf(zz)), colour=vifig.MIXTURE),
+                    *[dict(name=t("its components (weighted)") if k == 0 else None, y=wk * np.exp(
+                        -0.5 * ((zz - mix.means[k]) / mix.sds[k]) ** 2) / (mix.sds[k] * math.sqrt(2 * math.pi)),
+                        colour=vifig.MIXTURE, dash="dot", width=1.5)
+                      for k, wk in enumerate((mix.weight, 1 - mix.weight)) if math.isfinite(mix.closed_fraction)],
+                ], lang=lang()), key="vi_chart_mix",
+                     alt=t("Line chart of the exact posterior with the best Gaussian q and the best two-component mixture q."))
+            with b_col:
+                show(lazy(vifig.gap_bars_spec, [t("best Gaussian"), t("best mixture")], [fit.gap, mix.gap],
+                                           [vifig.KL, vifig.MIXTURE], lang=lang(), height=240), key="vi_chart_mix_gaps",
+                     alt=t("Bar chart of the gap left by the best Gaussian and by the best mixture."))
+                if math.isfinite(mix.closed_fraction):
+                    st.metric(t("gap closed by the mixture"), f"{100 * mix.closed_fraction:.1f} %")
+                else:
+                    st.metric(t("gap closed by the mixture"), "—")
+                    st.caption(t("The best Gaussian already closes the gap on this model: nothing is left to win."))
+
+    # ---------------------------------------------------------------------------
+    if tab_iwae.open:
+        with tab_iwae:
+            prose(t(
+                "Instead of a richer q, use a tighter bound. The importance-weighted (IWAE) bound averages K importance "
+                "weights inside the logarithm: L_1 is the ELBO, L_K never decreases with K (in expectation), and L_K "
+                "approaches log p(x) as K grows. The numbers are Monte-Carlo averages over R replicates, with their "
+                "standard errors."))
+            ci = st.columns([2, 1, 1])
+            q_choice = ci[0].radio(t("proposal q"), ["hand", "best", "prior"], horizontal=True, key="vi_iw_q", bind="query-params",
+                                   format_func=lambda k: {"best": t("best Gaussian"), "hand": t("your q (first tab)"),
+                                                          "prior": t("the prior p(z)")}[k])
+            n_rep = ci[1].slider(t("replicates R"), 50, 1000, 300, 50, key="vi_iw_R", bind="query-params")
+            iw_seed = int(ci[2].number_input(t("seed"), 0, 9999, 0, 1, key="vi_iw_seed",
+                                                  bind="query-params"))
+            if q_choice == "best":
+                qm, qs = fit.mean, fit.sd
+            elif q_choice == "hand":
+                qm, qs = float(m), float(s)
+            else:
+                qm, qs = (model.prior_mean, math.sqrt(model.prior_var))
+            res = run_iwae(spec, float(qm), float(qs), int(n_rep), iw_seed)
+            k_last = len(KS) - 1
+            st.latex(r"\mathcal{L}_K = E_{z_1, \dots, z_K \sim q}\Big[\log \frac1K \sum_{k=1}^{K} \frac{p(x, z_k)}{q(z_k)}\Big]")
+            i10 = KS.index(10)
+            st.latex(
+                rf"\mathcal{{L}}_1 = {tex(res.elbo)} \le \mathcal{{L}}_{{10}} \approx {tex(res.means[i10])} \pm {tex(2 * res.ses[i10])}"
+                rf" \le \mathcal{{L}}_{{{KS[k_last]}}} \approx {tex(res.means[k_last])} \pm {tex(2 * res.ses[k_last])}"
+                rf" \le \log p(x) = {tex(ev.log_evidence)}")
+            show(lazy(vifig.iwae_k_spec, res.ks, res.means, res.ses, ev.log_evidence, res.elbo, lang=lang()), key="vi_chart_iwae_k",
+                 alt=t("Line chart of the IWAE bound L_K against the number of samples K, rising towards log p(x)."))
+            st.caption(t("Error bars: ±2 standard errors over R = {r} replicates; each K uses fresh samples. "
+                         "With q = N({qm}, {qs}²).").format(r=int(n_rep), qm=f"{qm:.2f}", qs=f"{qs:.2f}"))
+            st.markdown(f"**{t('The bounds as curves over a model parameter')}**")
+            prose(t(
+                "Now vary a model parameter θ ({name}) and draw L_K(θ) against the exact log p(x|θ). With q fixed at "
+                "the best Gaussian for the current θ, L_1 falls away from log p as θ moves off, while larger K stays "
+                "close; with q re-fitted at every θ, L_1 is the best-Gaussian ELBO everywhere.").format(name=theta_label))
+            refit = st.radio(t("q along θ"), ["fixed", "refit"], horizontal=True, key="vi_iw_refit", bind="query-params",
+                             format_func=lambda k: t("fixed at the current θ") if k == "fixed" else t("re-fitted at every θ"))
+            curves = run_iwae_theta(spec, refit == "refit", CURVE_R, iw_seed)
+            show(lazy(vifig.iwae_theta_spec, curves.thetas, curves.ks, curves.bounds, curves.log_evidence, current=model.theta,
+                                         theta_label=theta_label, lang=lang()), key="vi_chart_iwae_theta",
+                 alt=t("Line chart of log p(x|θ) and the bounds L_1, L_10 and L_100 over a model parameter θ."))
+            st.caption(t("L_1 is the exact ELBO; L_10 and L_100 are averages over {r} replicates with the same random "
+                         "numbers at every θ (so the curves are smooth).").format(r=CURVE_R))
+
+    # ---------------------------------------------------------------------------
+    if tab_mf.open:
+        with tab_mf:
+            prose(t(
+                "With several latent variables, the usual restricted family is mean-field: q(z) = q₁(z₁) q₂(z₂), "
+                "independent factors. Coordinate ascent (CAVI) updates one factor at a time with the others held "
+                "fixed, and never lowers the ELBO. Here the target is a correlated 2-D Gaussian, so every number is "
+                "exact: mean-field finds the right mean but under-estimates the variances, because the reverse "
+                "KL(q‖p) punishes q for putting mass where p has little. The forward-KL fit (the marginals) covers "
+                "p instead."))
+            cm = st.columns([2, 1.1, 1, 0.8])
+            rho = cm[0].slider(t("correlation ρ of the target"), -0.95, 0.95, 0.8, 0.05, key="vi_mf_rho",
+                             bind="query-params")
+            if "vi_mf_n" not in st.session_state:  # a fresh session: the number of updates from the address
+                try:
+                    st.session_state["vi_mf_n"] = min(max(int(mirrored("vi_mf_n") or 0), 0), 200)
+                except ValueError:
+                    st.session_state["vi_mf_n"] = 0
+            n_done = int(st.session_state.get("vi_mf_n", 0))
+            cm[1].button(t("One CAVI update"), key="vi_mf_step", on_click=_mf_add, args=(1,), type="primary")
+            cm[2].button(t("+10 updates"), key="vi_mf_run", on_click=_mf_add, args=(10,))
+            cm[3].button(t("Reset"), key="vi_mf_reset", on_click=_mf_reset)
+            n_done = int(st.session_state.get("vi_mf_n", 0))
+            mirror("vi_mf_n", str(n_done) if n_done else None)  # the buttons' count, in the address (?vi_mf_n=)
+            mf = run_cavi(float(rho), n_done)
+            tr = mf["trace"]
+            prec = np.linalg.inv(mf["cov"])
+            if n_done:
+                j = int(tr.updated[-1])
+                k = 1 - j
+                st.latex(
+                    rf"\text{{{t('update')} }}{n_done}:\ q_{j + 1}(z_{j + 1}) = \mathcal{{N}}\Big(\mu_{j + 1} - \frac{{\Lambda_{{{j + 1}{k + 1}}}}}"
+                    rf"{{\Lambda_{{{j + 1}{j + 1}}}}}(m_{k + 1} - \mu_{k + 1}),\ \frac{{1}}{{\Lambda_{{{j + 1}{j + 1}}}}}\Big)"
+                    rf" = \mathcal{{N}}\big({tex(tr.means[-1][j], 3)},\ {tex(tr.variances[-1][j], 3)}\big)")
+            else:
+                st.latex(r"q_j(z_j) = \mathcal{N}\Big(\mu_j - \frac{\Lambda_{jk}}{\Lambda_{jj}}(m_k - \mu_k),\ "
+                         r"\frac{1}{\Lambda_{jj}}\Big),\qquad \Lambda = \Sigma^{-1}")
+            st.latex(rf"\mathrm{{ELBO}} = -\mathrm{{KL}}(q\,\|\,p) = {tex(tr.elbo[-1])}")
+            st.latex(rf"\text{{{t('CAVI fixed point')}: }}\mathrm{{Var}}_q[z_1] = \frac{{1}}{{\Lambda_{{11}}}} = {tex(1 / prec[0, 0], 3)}\ <\ "
+                     rf"\mathrm{{Var}}_p[z_1] = {tex(mf['cov'][0, 0], 3)}")
+            st.latex(rf"\text{{{t('forward fit (marginals)')}: }} q_j = \mathcal{{N}}(\mu_j, \Sigma_{{jj}}),\quad "
+                     rf"\mathrm{{KL}}(p\,\|\,q_{{\mathrm{{fwd}}}}) = -\tfrac12\log(1-\rho^2) = {tex(mf['f_kl'])}")
+            e_col, l_col = st.columns([1.2, 1], gap="large")
+            with e_col:
+                show(lazy(vifig.mean_field_spec, dict(x=mf["post"][0], y=mf["post"][1], x1=mf["post1"][0], y1=mf["post1"][1]),
+                                             dict(x=mf["q"][0], y=mf["q"][1]), dict(x=mf["fwd"][0], y=mf["fwd"][1]),
+                                             tr.means, lang=lang(), height=440), key="vi_chart_mf",
+                     alt=t("Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path."))
+            with l_col:
+                show(lazy(vifig.cavi_elbo_spec, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
+                     alt=t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
+                st.caption(t("{n} updates so far. The ELBO never decreases; it levels off below 0 = log p because a "
+                             "factorised q cannot match a correlated p (limit −½ log(1/(1 − ρ²)) = {lim}).").format(
+                    n=n_done, lim=num(mf["limit"])))
+
+    # ---------------------------------------------------------------------------
+    if tab_vem.open:
+        with tab_vem:
+            prose(t(
+                "Variational EM puts the restricted E-step inside EM. Each of J groups has counts with its own log-rate "
+                "z_j ~ N(μ₀, σ₀²), and θ = (μ₀, σ₀²) is learned. The E-step fits the best Gaussian q_j per group; the "
+                "M-step maximises the bound in closed form. The bound rises at every step, but it no longer touches "
+                "log p(X|θ), and its end point is not the maximum-likelihood θ that exact EM finds."))
+            cv = st.columns(4)
+            n_groups = cv[0].slider(t("groups J"), 4, 20, 10, 1, key="vi_vem_J", bind="query-params")
+            spread = cv[1].slider(t("true spread of the log-rates"), 0.5, 2.5, 1.5, 0.1, key="vi_vem_spread",
+                                  bind="query-params")
+            n_per = cv[2].slider(t("counts per group"), 1, 3, 1, 1, key="vi_vem_n", bind="query-params")
+            vem_seed = int(cv[3].number_input(t("seed"), 0, 9999, 0, 1, key="vi_vem_seed",
+                                                   bind="query-params"))
+            try:
+                vem = run_vem(int(n_groups), float(spread), int(n_per), vem_seed)
+            except ValueError as err:
+                fail(err, "Choose another seed or a larger spread.")
+                st.stop()
+            vt, em = vem["trace"], vem["em"]
+            st.caption(t("counts per group: {c}").format(c="; ".join(",".join(str(v) for v in g) for g in vem["groups"].counts)))
+            cb = st.columns([2.4, 0.8, 1, 0.9])
+            step = cb[0].slider(t("iteration t"), 0, VEM_T, 0, 1, key="vi_vem_t", bind="query-params")
+            cb[1].button(t("Step"), key="vi_vem_next", on_click=_vem_set, args=(int(step) + 1,), type="primary",
+                         disabled=int(step) >= VEM_T)
+            cb[2].button(t("To the end"), key="vi_vem_run", on_click=_vem_set, args=(VEM_T,), disabled=int(step) >= VEM_T)
+            cb[3].button(t("Restart"), key="vi_vem_restart", on_click=_vem_set, args=(0,), disabled=int(step) == 0)
+            step = int(step)
+            nxt = min(step + 1, VEM_T)
+            mu_t, var_t = float(vt.prior_means[step]), float(vt.prior_vars[step])
+            st.latex(
+                rf"\theta_{{{step}}} = ({tex(mu_t, 3)},\ {tex(var_t, 3)}):\quad \log p(X\mid\theta_{{{step}}}) = "
+                rf"{tex(vt.log_marginal[step])} > \mathcal{{L}}(q_{{{step}}}, \theta_{{{step}}}) = {tex(vt.bound_after_e[step])}")
+            st.latex(
+                rf"\text{{{t('M-step')}: }}\mu_0 = \tfrac1J\sum_j m_j = {tex(vt.prior_means[nxt], 3)},\quad "
+                rf"\sigma_0^2 = \tfrac1J\sum_j \big(s_j^2 + (m_j - \mu_0)^2\big) = {tex(vt.prior_vars[nxt], 3)}")
+            sl = vem_slice(int(n_groups), float(spread), int(n_per), vem_seed, step)
+            v1, v2 = st.columns(2, gap="large")
+            with v1:
+                show(lazy(vifig.vem_slice_spec, sl["mus"], sl["log_p"], sl["bound"], mu_t=mu_t, mu_next=float(vt.prior_means[nxt]),
+                                            lang=lang(), height=380), key="vi_chart_vem_slice",
+                     alt=t("Line chart along μ₀ of log p(X|θ) and the restricted bound, which stays below it."))
+                st.caption(t("Along μ₀ with σ₀² held at its value at step t. EM's bound would touch log p at θ_t; the "
+                             "restricted bound stays below by the sum of the groups' KL gaps."))
+            with v2:
+                show(lazy(vifig.vem_contour_spec, vem["c_mu"], vem["c_sd"], vem["contour"],
+                                              (vt.prior_means, np.sqrt(vt.prior_vars)), (em.prior_means, np.sqrt(em.prior_vars)),
+                                              current=step, lang=lang(), height=380), key="vi_chart_vem_contour",
+                     alt=t("Contour map of log p(X|θ) over μ₀ and σ₀ with the paths of exact and variational EM."))
+            show(lazy(vifig.vem_trace_spec, vt.log_marginal, vt.bound_after_e, em.log_marginal[:VEM_T + 1], current=step,
+                                        lang=lang(), height=300), key="vi_chart_vem_trace",
+                 alt=t("Line chart per iteration of log p(X|θ_t) for exact and variational EM and the variational bound."))
+            e1, e2, e3 = st.columns(3)
+            e1.metric(t("variational EM end point (μ₀, σ₀²)"), f"({vt.prior_means[-1]:.3f}, {vt.prior_vars[-1]:.3f})")
+            e2.metric(t("maximum likelihood (exact EM)"), f"({em.prior_means[-1]:.3f}, {em.prior_vars[-1]:.3f})")
+            e3.metric(t("log p lost by the variational end point"), num(vem["mle_logp"] - vt.log_marginal[-1]))
+            st.caption(t("Exact EM ran {n} iterations to convergence (E-step: posterior moments by quadrature). "
+                         "The variational bound at the end is {b}, below log p(X|θ) = {lp} by {g}.").format(
+                n=len(em.log_marginal) - 1, b=num(vt.bound_after_e[-1]), lp=num(vt.log_marginal[-1]),
+                g=num(vt.log_marginal[-1] - vt.bound_after_e[-1])))
+
+
+model_and_methods()
 show_code(vi.evidence, vi.elbo_gaussian, vi.fit_gaussian_q)

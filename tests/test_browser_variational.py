@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_errors, rerun_requests, wait_settled
+from browser_support import assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -142,4 +142,36 @@ def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     wait_settled(page, 60000)
     page.wait_for_function("(v) => { const s = document.querySelector('.st-key-vi_q_m input[type=range]');"
                            " return s !== null && s.value === v; }", arg=best, timeout=60000)
+    assert_no_errors(page, server)
+
+
+FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .katex-display annotation'))
+    .map(el => el.textContent)"""
+
+
+def test_the_model_sliders_rerun_everything_below_the_introduction_alone(page, server):
+    """Everything below the introduction is a fragment, with the q tab a fragment inside it (bench/README.md,
+    item 48). A model slider asks for the outer fragment's rerun: the model's formula and the charts follow,
+    the introduction's formula is sent once. A q move after it runs the q tab alone, on the new model: the
+    page shows what a fresh page at the same address shows."""
+    sent = rerun_requests(page)
+    _open(page, server)
+    formulas, charts = page.evaluate(FORMULAS_JS), page.evaluate(CHART_DATA_JS)
+    del sent[:]
+    press_slider(page, "vi_pois_n", "4")
+    outer = set(sent)
+    assert sent and all(sent), f"a model slider asked for a whole-page run: {sent}"
+    after = page.evaluate(FORMULAS_JS)
+    assert len(after) == len(formulas)
+    assert after[0] == formulas[0]                    # log p(x) = L(q) + KL(q || p(z|x)), above the fragment
+    assert after[1] != formulas[1]                    # the model and its data: four counts now
+    assert page.evaluate(CHART_DATA_JS) != charts
+    assert page.locator("h1").count() == 1
+
+    del sent[:]
+    press_slider(page, "vi_q_m", "0.51")
+    assert sent and all(sent) and not outer & set(sent), f"a q move did not rerun the q tab alone: {sent}"
+    moved = page.evaluate(FORMULAS_JS)
+    open_page(page, page.url)
+    assert page.evaluate(FORMULAS_JS) == moved
     assert_no_errors(page, server)

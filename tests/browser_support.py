@@ -88,6 +88,11 @@ class Server:
             self.proc.kill()
 
 
+# Every typeset formula of the main column, as text (KaTeX's MathML annotation holds the TeX source).
+FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .katex-display annotation'))
+    .map(el => el.textContent)"""
+
+
 def wait_settled(page, timeout_ms: int = 30000):
     """Wait until Streamlit has finished the current run (no running indicator, charts drawn)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
+from browser_support import FORMULAS_JS, assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
 
 pytestmark = pytest.mark.browser
 
 CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.base])))"""
-# Every typeset formula of the main column, as text (KaTeX's MathML annotation holds the TeX source).
-FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .katex-display annotation'))
-    .map(el => el.textContent)"""
 
 # page, the fragment slider pressed, its value after one ArrowRight, the K selectbox of the model controls
 CASES = {

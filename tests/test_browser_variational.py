@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
+from browser_support import FORMULAS_JS, assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -143,10 +143,6 @@ def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     page.wait_for_function("(v) => { const s = document.querySelector('.st-key-vi_q_m input[type=range]');"
                            " return s !== null && s.value === v; }", arg=best, timeout=60000)
     assert_no_errors(page, server)
-
-
-FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .katex-display annotation'))
-    .map(el => el.textContent)"""
 
 
 def test_the_model_sliders_rerun_everything_below_the_introduction_alone(page, server):

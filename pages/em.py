@@ -340,7 +340,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                 frames, sub_axis, earlier = coordinate_data(model_name, x, init, fixed, name)
                 pics = emfig.coordinate_pictures(frames, trace, name, steps, staircase=staircase,
                                                  earlier=earlier if staircase else None)
-                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
+                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace,
                            xlabel=f"{coordinate_label(name)}   ({t('the other parameters at θ_t')})",
                            staircase=staircase, axis_earlier=sub_axis, lang=lang(), height=FIG_HEIGHT)
                 note = "" if len(coords) == 1 else t(
@@ -349,20 +349,20 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
             elif view == "line":
                 frames = line_data(model_name, x, init, fixed)
                 pics = emfig.line_pictures(frames, trace, steps)
-                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace, duration=duration,
+                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace,
                            xlabel=t("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1): θ_old at u = 0, θ_new at u = 1"),
                            lang=lang(), height=FIG_HEIGHT)
                 note = t("Along the line through θ_t−1 and θ_t the bound L(q_t, ·) touches log p at u = 0 and peaks at "
                          "u = 1, whatever the number of parameters: the textbook picture, exactly.")
             else:
                 vx, vy, z, path = plane_data(model_name, x, init, fixed, name_x, name_y)
-                fig = lazy(emfig.contour_figure, vx, vy, z, path, steps, 0, trace, duration=duration,
+                fig = lazy(emfig.contour_figure, vx, vy, z, path, steps, 0, trace,
                            xlabel=coordinate_label(name_x), ylabel=coordinate_label(name_y), lang=lang(),
                            height=FIG_HEIGHT)
                 note = t("Contours of log p(X|θ) over two parameters, the others at the end of the run θ_T; "
                          "the white path is θ_0, θ_1, … projected on this plane.")
-            # built once per run and view; each half-step only selects its frame (emfig.at_frame)
-            show(fig.then(emfig.at_frame, steps.index(s_now)), key="em_figure", share=0.58,
+            # built once per run and view; each half-step (and play speed) only selects its frame (emfig.at_frame)
+            show(fig.then(emfig.at_frame, steps.index(s_now), duration), key="em_figure", share=0.58,
                  alt=t("Animated chart of log p(X|θ) and the bound L(q, θ): the E-step makes the bound touch log p, "
                        "the M-step jumps to the bound's maximum."))
             prose(t("▶ Play animates the precomputed half-steps in your browser (the numbers and the data panel "

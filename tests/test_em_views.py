@@ -431,8 +431,9 @@ def test_blend_colours_mixes_in_proportion():
 
 
 # ---- one build per run: any half-step from a figure built at another --------------------------------
-def _figures_at(name, view, current):
-    """The page's animated figure for model ``name`` and ``view``, drawn at half-step ``current`` (raw spec)."""
+def _figures_at(name, view, current, duration=700):
+    """The page's animated figure for model ``name`` and ``view``, drawn at half-step ``current`` with ▶ Play
+    at ``duration`` ms per frame (raw spec)."""
     model, x, init, trace = setup(name, 5)
     steps = list(range(2 * trace.n_iter + 1))
     coords = teaching.selectable_coordinates(model, init)
@@ -441,17 +442,19 @@ def _figures_at(name, view, current):
         lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
         fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 60))
         pics = emfig.coordinate_pictures(fr, trace, coord, steps, staircase=view == "staircase")
-        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel=coord, staircase=view == "staircase")
+        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel=coord, staircase=view == "staircase",
+                                 duration=duration)
     elif view == "line":
         fr = ev.step_line_frames(model, x, trace)
         pics = emfig.line_pictures(fr, trace, steps)
-        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel="u")
+        fig = emfig.bound_figure(fr.axis, pics, current, trace, xlabel="u", duration=duration)
     else:
         nx, ny = coords[0], coords[-1]
         path = ev.path_coordinates(model, trace, nx, ny)
         vx = np.linspace(path[:, 0].min() - 1, path[:, 0].max() + 1, 12)
         vy = np.linspace(path[:, 1].min() - 1, path[:, 1].max() + 1, 10)
-        fig = emfig.contour_figure(vx, vy, np.add.outer(vy, vx), path, steps, current, trace, xlabel=nx, ylabel=ny)
+        fig = emfig.contour_figure(vx, vy, np.add.outer(vy, vx), path, steps, current, trace, xlabel=nx, ylabel=ny,
+                                   duration=duration)
     return fig.to_dict(), len(steps)
 
 
@@ -472,6 +475,15 @@ def test_at_frame_gives_exactly_the_figure_built_at_that_half_step(name, view):
     assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
     with pytest.raises(ValueError, match="i: expected a frame index"):
         emfig.at_frame(base, n)
+    # a new play speed is selected the same way: the figure built at another speed, at half-step i
+    for i in sorted({0, n // 2, n - 1}):
+        built, _ = _figures_at(name, view, i, duration=150)
+        shown = emfig.at_frame(base, i, 150)
+        assert json.dumps(shown, sort_keys=True) == json.dumps(built, sort_keys=True), (name, view, i, "duration")
+    assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
+    for bad in (0, -5, 2.5, "fast"):
+        with pytest.raises(ValueError, match="duration: expected a positive whole number"):
+            emfig.at_frame(base, 0, bad)
 
 
 @pytest.mark.parametrize("view", ["coordinate", "staircase", "line", "plane"])

@@ -152,7 +152,7 @@ def test_a_page_rerun_with_unchanged_inputs_builds_no_figure_and_sends_the_same_
 
 
 def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch):
-    """The EM figure (all frames) is built once per run; a half-step only selects its frame (at_frame)."""
+    """The EM figure (all frames) is built once per run; a half-step or a play speed only selects (at_frame)."""
     import functools
     from streamlit.testing.v1 import AppTest
     from pages import _common
@@ -179,6 +179,11 @@ def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch
         assert not at.exception and spec["layout"]["sliders"][0]["active"] == value
         assert spec["frames"] == first["frames"] and spec["data"] != first["data"]
     assert len(calls) == 1, "scrubbing rebuilt the animated figure"
+    at.select_slider(key="em_speed").set_value(150).run()      # a new play speed is only the Play button's
+    spec = shown()
+    assert not at.exception and spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] == 150
+    assert spec["frames"] == first["frames"]
+    assert len(calls) == 1, "a new play speed rebuilt the animated figure"
 
 
 PAGE_SOURCE = '''

@@ -534,18 +534,22 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
                                                    current, duration, lang))
 
 
-def at_frame(spec: dict, i: int) -> dict:
+def at_frame(spec: dict, i: int, duration: int | None = None) -> dict:
     """The spec of an animated EM figure drawn at frame ``i``, from its spec drawn at any frame.
 
     :func:`bound_figure` and :func:`contour_figure` differ between ``current=c`` and ``current=i``
     only in what frame ``i`` itself carries (its traces, title and axis ranges) and in the frame
     slider's ``active``; so a page builds (and caches) the figure once per run and shows any
-    half-step with this. A new dict: ``spec``, its frames and its other traces are shared, not
-    changed (``tests/test_em_views.py`` checks equality with a figure built at ``i``).
+    half-step with this. ``duration`` (ms per frame of ▶ Play; ``None`` keeps the spec's) is likewise
+    only in the Play button, so a new play speed selects too, instead of building every frame again.
+    A new dict: ``spec``, its frames and its other traces are shared, not changed
+    (``tests/test_em_views.py`` checks equality with a figure built at ``i`` with ``duration``).
     """
     frames = spec.get("frames") or []
     if not 0 <= int(i) < len(frames):
         raise ValueError(f"i: expected a frame index in [0, {len(frames) - 1}], got {i!r}")
+    if duration is not None and not (isinstance(duration, (int, np.integer)) and duration > 0):
+        raise ValueError(f"duration: expected a positive whole number of milliseconds, got {duration!r}")
     frame = resolved_frame(frames, int(i))
     data = list(spec["data"])
     for j, tr in zip(frame.get("traces", range(len(frame["data"]))), frame["data"]):
@@ -556,6 +560,12 @@ def at_frame(spec: dict, i: int) -> dict:
     sliders = layout.get("sliders")
     if sliders:
         layout["sliders"] = [{**sliders[0], "active": int(i)}, *sliders[1:]]
+    menus = layout.get("updatemenus")
+    if duration is not None and menus:  # the Play button: args = [None, {"frame": {"duration": ms, ...}, ...}]
+        play, *rest = menus[0]["buttons"]
+        target, opts = play["args"]
+        play = {**play, "args": [target, {**opts, "frame": {**opts["frame"], "duration": int(duration)}}]}
+        layout["updatemenus"] = [{**menus[0], "buttons": [play, *rest]}, *menus[1:]]
     return {**spec, "data": data, "layout": layout}
 
 

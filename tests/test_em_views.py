@@ -481,7 +481,7 @@ def test_at_frame_gives_exactly_the_figure_built_at_that_half_step(name, view):
         shown = emfig.at_frame(base, i, 150)
         assert json.dumps(shown, sort_keys=True) == json.dumps(built, sort_keys=True), (name, view, i, "duration")
     assert json.dumps(base, sort_keys=True) == before, "the cached spec is not changed"
-    for bad in (0, -5, 2.5, "fast"):
+    for bad in (0, -5, 2.5, "fast", True):
         with pytest.raises(ValueError, match="duration: expected a positive whole number"):
             emfig.at_frame(base, 0, bad)
 

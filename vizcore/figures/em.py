@@ -548,7 +548,8 @@ def at_frame(spec: dict, i: int, duration: int | None = None) -> dict:
     frames = spec.get("frames") or []
     if not 0 <= int(i) < len(frames):
         raise ValueError(f"i: expected a frame index in [0, {len(frames) - 1}], got {i!r}")
-    if duration is not None and not (isinstance(duration, (int, np.integer)) and duration > 0):
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, np.integer))
+                                 or duration <= 0):
         raise ValueError(f"duration: expected a positive whole number of milliseconds, got {duration!r}")
     frame = resolved_frame(frames, int(i))
     data = list(spec["data"])

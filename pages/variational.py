@@ -322,7 +322,6 @@ def model_and_methods() -> None:
         with tab_hand:
             hand_tab(spec, ev, fit, grid)
 
-
     # ---------------------------------------------------------------------------
     if tab_sga.open:
         with tab_sga:

@@ -33,20 +33,13 @@ def page(browser):
     ctx.close()
 
 
-def _open(page, server):
-    page.goto(f"{server.url}/{PATH}", wait_until="domcontentloaded")
-    wait_settled(page, 60000)
-    page.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
-    wait_settled(page, 60000)
-
-
 def _tab(page, index: int):
     page.locator('[role="tab"]').nth(index).click()
     page.wait_for_timeout(600)
 
 
 def test_page_opens_and_every_tab_draws(page, server):
-    _open(page, server)
+    open_page(page, f"{server.url}/{PATH}")
     assert page.locator('[role="tab"]').count() == 6
     assert "Beyond EM" in page.locator("h1").first.inner_text()
     drawn = 0
@@ -73,7 +66,7 @@ def test_page_opens_and_every_tab_draws(page, server):
 
 
 def test_moving_the_q_slider_redraws_the_heatmap(page, server):
-    _open(page, server)
+    open_page(page, f"{server.url}/{PATH}")
     before = page.evaluate(CHART_DATA_JS)
     slider = page.locator('[data-testid="stSlider"]', has_text="mean m of q").locator('input[type=range]')
     slider.focus()
@@ -94,7 +87,7 @@ def test_the_address_follows_each_step_of_variational_em_and_reopens_there(page,
     """"Step" sets the bound iteration slider in a callback. The page's pre-run sync
     (``pages/_url_state``) used to update the server's copy of the address to that value, so Streamlit saw
     nothing to send: after three clicks the address still said t = 1, and a copied link reopened another view."""
-    _open(page, server)
+    open_page(page, f"{server.url}/{PATH}")
     _tab(page, 5)
     wait_settled(page, 60000)
     slider = page.locator(".st-key-vi_vem_t input[type=range]").first
@@ -118,7 +111,7 @@ def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     best Gaussian asks for that fragment's rerun, not the page's; the charts, the slider and the address
     follow, and the copied link reopens at that q."""
     sent = rerun_requests(page)
-    _open(page, server)
+    open_page(page, f"{server.url}/{PATH}")
     assert not any(sent)                                   # the first run is the page's
     del sent[:]
     before = page.evaluate(CHART_DATA_JS)
@@ -151,7 +144,7 @@ def test_the_model_sliders_rerun_everything_below_the_introduction_alone(page, s
     the introduction's formula is sent once. A q move after it runs the q tab alone, on the new model: the
     page shows what a fresh page at the same address shows."""
     sent = rerun_requests(page)
-    _open(page, server)
+    open_page(page, f"{server.url}/{PATH}")
     formulas, charts = page.evaluate(FORMULAS_JS), page.evaluate(CHART_DATA_JS)
     del sent[:]
     press_slider(page, "vi_pois_n", "4")

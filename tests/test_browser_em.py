@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import vizcore as vc
-from browser_support import wait_settled
+from browser_support import open_page, wait_settled
 from vizcore import em_views as ev
 
 pytestmark = pytest.mark.browser
@@ -198,3 +198,45 @@ def test_scrubbed_frames_draw_what_the_server_draws_at_that_half_step(page, serv
         assert served["logp"] == scrubbed["logp"] and served["bound"] == scrubbed["bound"], step
         assert any(v is not None for v in served["logp"])
     _no_errors(page, server)
+
+
+CONTROLS_JS = """() => {
+    const gd = document.querySelector('.js-plotly-plot');
+    const box = (e) => { const b = e.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom}; };
+    const grip = gd.querySelector('.slider-grip-rect');
+    grip.scrollIntoView({block: 'center'});
+    const g = box(grip);
+    const hit = document.elementFromPoint((g.left + g.right) / 2, (g.top + g.bottom) / 2);
+    return {buttons: [...gd.querySelectorAll('.updatemenu-button')].map(box), grip: g,
+            rail: box(gd.querySelector('.slider-rail-rect')), plot: box(gd.querySelector('.nsewdrag')),
+            gripOnTop: !!hit && !!hit.closest('.slider-container'), active: gd._fullLayout.sliders[0].active};
+}"""
+
+
+@pytest.mark.parametrize("query, width", [("", 1280), ("?lang=zh", 1280), ("?present=true", 1280), ("", 480)],
+                         ids=["english", "chinese", "presenter", "narrow"])
+def test_the_frame_slider_starts_clear_of_play_and_pause(browser, server, query, width):
+    """At the first frame the slider's grip sits at the rail's left end: it must not lie under ❚❚ Pause, where a
+    click pauses instead of scrubbing (it did, with the slider placed at a fraction of the chart's width, on a
+    chart narrower than the buttons assumed, and in presenter mode's larger font)."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    try:
+        pg.goto(f"{server.url}/", wait_until="domcontentloaded")    # app.py's navigation first, as _open does
+        pg.get_by_role("link", name="EM, step by step").first.wait_for(timeout=60000)
+        open_page(pg, f"{server.url}/em{query}")
+        pg.wait_for_function("() => { const el = document.querySelector('.js-plotly-plot'); "
+                             "return el && el._fullLayout && el._fullLayout.sliders.length; }", timeout=30000)
+        c = pg.evaluate(CONTROLS_JS)
+        assert c["active"] == 0 and len(c["buttons"]) == 2
+        last = max(b["right"] for b in c["buttons"])
+        assert c["grip"]["left"] >= last + 4, c          # the grip at frame 0 is clear of the buttons
+        assert c["gripOnTop"], c                          # and a click there reaches the slider
+        assert c["rail"]["right"] <= c["plot"]["right"] + 12, c
+        rail_px = c["rail"]["right"] - c["rail"]["left"]
+        assert rail_px >= 0.4 * (c["plot"]["right"] - c["plot"]["left"]), c   # room left to scrub
+        _no_errors(pg, server)
+    finally:
+        ctx.close()

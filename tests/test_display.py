@@ -130,6 +130,26 @@ def test_presenter_keeps_frames_and_data():
     assert out["layout"]["height"] == 375
 
 
+def test_frame_slider_starts_after_its_buttons_in_any_font():
+    """The slider's left padding (px) covers the buttons on its row: wider for a larger font and for longer
+    labels, in one row with the buttons (``x``), spanning it (``len`` = 1); a lone slider is left alone."""
+    def layout(size, labels):
+        return {"updatemenus": [{"type": "buttons", "direction": "left", "x": 0, "y": 0, "font": {"size": size},
+                                 "buttons": [{"label": lab} for lab in labels]}],
+                "sliders": [{"x": 0.3, "len": 0.7, "y": 0, "pad": {"t": 60}}]}
+    small = display.slider_beside_buttons(layout(12, ["▶ Play", "❚❚ Pause"]))["sliders"][0]
+    big = display.slider_beside_buttons(layout(18, ["▶ Play", "❚❚ Pause"]))["sliders"][0]
+    longer = display.slider_beside_buttons(layout(12, ["▶ Play it again", "❚❚ Pause"]))["sliders"][0]
+    assert small["x"] == 0 and small["len"] == 1 and small["pad"]["t"] == 60
+    # plotly.js draws "▶ Play" 60 px and "❚❚ Pause" 82 px wide at 12 px (Chromium), 2 px apart
+    assert 144 + 4 <= small["pad"]["l"] <= 144 + 40
+    assert big["pad"]["l"] > small["pad"]["l"] + 40 and longer["pad"]["l"] > small["pad"]["l"] + 30
+    lone = {"sliders": [{"x": 0.3, "len": 0.7, "y": 0}]}
+    assert display.slider_beside_buttons(copy.deepcopy(lone)) == lone
+    pres = display.presenter({"data": [], "layout": layout(12, ["▶ Play", "❚❚ Pause"])})
+    assert pres["layout"]["sliders"][0]["pad"]["l"] > small["pad"]["l"]   # presenter mode moves it along
+
+
 def test_figures_default_to_the_okabe_ito_palette(specs):
     for name, spec in specs.items():
         assert tuple(spec["layout"].get("colorway") or ()) == OKABE_ITO, name

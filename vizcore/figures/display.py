@@ -258,6 +258,50 @@ def _room_above(spec: dict) -> int:
     return room + int(rows * 1.5 * PRESENT_LEGEND) + 10
 
 
+# plotly.js 4's button row (src/components/updatemenus/constants.js): a button is its label plus 24 px, at
+# least 30 px wide, and buttons stand 2 px apart
+_BUTTON_TEXT_PAD = 24
+_BUTTON_MIN = 30
+_BUTTON_GAP = 2
+SLIDER_GAP = 10              # px between the last button and the frame slider's grip
+
+
+def _label_px(text: str, size: float) -> float:
+    """Generous width of a button label: Latin letters half an em, anything else (CJK, ▶, ❚) one em."""
+    text = _TAGS.sub("", text)
+    return sum(0.5 * size if ord(c) < 0x2000 else size for c in text)
+
+
+def slider_beside_buttons(layout: dict) -> dict:
+    """Start each frame slider where the Play/Pause buttons on its row end (``layout`` changed in place).
+
+    The buttons' width is in pixels (their labels and font), a slider's ``x`` a fraction of the plot's
+    width: a slider placed at a fraction starts under the buttons on a narrow chart, in a wider font
+    (presenter mode) or in another language, and its grip at the first frames hides behind "Pause". Here
+    the slider spans the row (``x`` = the buttons' ``x``, ``len`` = 1) and its left padding, in pixels,
+    clears the buttons, whatever the chart's width. Only a row of buttons (``type="buttons"``,
+    ``direction="left"``) anchored at the slider's ``x`` and ``y`` counts.
+    """
+    menus = [m for m in layout.get("updatemenus") or [] if isinstance(m, dict)
+             and m.get("type") == "buttons" and m.get("direction", "left") == "left"]
+    sliders = layout.get("sliders") or []
+    for i, sl in enumerate(sliders):
+        if not isinstance(sl, dict):
+            continue
+        row = [m for m in menus if m.get("y", 0) == sl.get("y", 0)]
+        if not row:
+            continue
+        menu = row[0]
+        size = ((menu.get("font") or {}).get("size")) or 12
+        pad = menu.get("pad") or {}
+        width = (pad.get("l") or 0) + sum(max(_BUTTON_MIN, _label_px(str(b.get("label", "")), size) + _BUTTON_TEXT_PAD)
+                                          for b in menu.get("buttons") or []) \
+            + _BUTTON_GAP * max(len(menu.get("buttons") or []) - 1, 0)
+        sliders[i] = {**sl, "x": menu.get("x", 0), "xanchor": "left", "len": 1,
+                      "pad": {**(sl.get("pad") or {}), "l": int(round(width + SLIDER_GAP))}}
+    return layout
+
+
 def presenter(spec: dict) -> dict:
     """Presenter mode: large text (ticks ≥ 20 px), thick lines, a white background, black axes.
 
@@ -298,6 +342,8 @@ def presenter(spec: dict) -> dict:
                 cv = item.get("currentvalue")
                 if isinstance(cv, dict):
                     _bigger_font(cv, "font", PRESENT_TEXT, TEXT_INK)
+    if layout.get("sliders") and layout.get("updatemenus"):
+        slider_beside_buttons(layout)   # the buttons grew with their font: move the slider along
     for shape in layout.get("shapes") or []:
         line = shape.get("line") if isinstance(shape, dict) else None
         if isinstance(line, dict) and isinstance(line.get("width"), (int, float)):

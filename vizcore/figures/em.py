@@ -24,6 +24,7 @@ from ..i18n import tr
 from ..models import get_model
 from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, _common_layout, base_layout, component_colour,
                      convert_to_base64, figure_of, layout_of, merged, spec_of, visible_only)
+from .display import slider_beside_buttons
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
 OLD = "#555555"        # θ_old
@@ -468,7 +469,7 @@ def _animation_controls(labels_names, current: int, duration: int, lang: str) ->
     # redraw=True: the frame's title (with its numbers) is layout, which plotly redraws only then
     play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=True,
                 transition=dict(duration=0), mode="immediate")
-    return dict(
+    return slider_beside_buttons(dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0, xanchor="left", y=0, yanchor="top", showactive=False,
             pad=dict(t=74, r=6), bgcolor="#f0f2f6", font=dict(size=12),
@@ -478,7 +479,7 @@ def _animation_controls(labels_names, current: int, duration: int, lang: str) ->
                                              transition=dict(duration=0))])],
         )],
         sliders=[dict(
-            active=current, x=0.22, len=0.78, xanchor="left", y=0, yanchor="top", pad=dict(t=60, b=0),
+            active=current, y=0, yanchor="top", pad=dict(t=60, b=0),   # x, len: beside the buttons
             currentvalue=dict(prefix=tr("frame", lang) + ": ", font=dict(size=11, color="#444"), visible=True,
                               xanchor="right", offset=4),
             font=dict(size=9, color="rgba(0,0,0,0)"), ticklen=0, minorticklen=0,
@@ -486,7 +487,7 @@ def _animation_controls(labels_names, current: int, duration: int, lang: str) ->
                         args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                            transition=dict(duration=0))]) for label, name in labels_names],
         )],
-    )
+    ))
 
 
 def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlabel: str, duration: int = 700,

@@ -123,7 +123,8 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
             st.session_state["eg_custom"] = context if _set_by_hand_in_url(expected) else None
         custom = st.session_state.get("eg_custom") == context
         xn = np.ravel(x[n_idx])
-        st.caption(t("x_n =") + " (" + ", ".join(f"{v:.4g}" for v in xn) + ")")
+        values = ", ".join(f"{v:.4g}" for v in xn)
+        st.caption(t("x_n =") + " " + (values if xn.size == 1 else f"({values})"))   # a number, or a tuple
         if k <= MAX_POINT_SLIDERS:
             keys = [f"eg_q_{sig}_{j}" for j in range(k)]
             if not custom:  # show the path's q(z_n); moving a slider makes this row custom

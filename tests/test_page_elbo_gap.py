@@ -296,3 +296,17 @@ def test_dragging_the_plotted_coordinate_reuses_the_log_p_grid(monkeypatch):
         assert f[i] == pytest.approx(want, rel=1e-11)
     cur = _arr(_traces(spec, "current")[0]["x"])
     assert cur[0] == new
+
+
+@pytest.mark.parametrize("name", ["gmm1d", "coins"])
+def test_the_chosen_data_point_is_shown_as_read(name):
+    """x_n as the data set has it: a number for 1-D data (not a one-element tuple), a tuple for coins' rows."""
+    at = _page(name)
+    at.number_input(key="eg_n").set_value(3)
+    _run(at)
+    _, x, _ = _reference(name)
+    row = np.ravel(x[2])
+    values = ", ".join(f"{v:.4g}" for v in row)
+    want = f"x_n = {values}" if row.size == 1 else f"x_n = ({values})"
+    captions = [c.value for c in at.caption]
+    assert want in captions, captions

@@ -84,9 +84,32 @@ def chart(spec: dict, *, key: str, config: dict, alt: str | None = None, labels:
     the server. A theme changed any other way is seen at the element's next update.
     """
     spec, template = _theme_by_name(spec)
-    payload = pjson.to_json_plotly({"spec": spec, "config": config, "alt": alt or "", "labels": labels or {},
-                                    "template": template})
-    _component()(data=payload.encode("utf-8"), key=key, on_theme_change=_theme_switched)
+    _component()(data=payload(spec, config=config, alt=alt, labels=labels, template=template),
+                 key=key, on_theme_change=_theme_switched)
+
+
+def payload(spec: dict, *, config: dict, alt: str | None = None, labels: dict | None = None,
+            template: str | None = None) -> bytes:
+    """The element's message: ``{"spec": spec, "config", "alt", "labels", "template", "datakey"}`` as JSON bytes.
+
+    ``datakey`` names the figure's data and frames (a hash of their JSON). When a rerun changes only where the
+    figure's lines and markers *drawn over the data* stand (``layout.shapes``: em's "current half-step"
+    line, latent_models' x₀), the browser keeps the plot and moves them (``Plotly.relayout``) instead of
+    handing plotly a figure whose data arrays are all new objects, which it draws again from scratch
+    (bench/README.md, item 50). Each part is written once, by plotly's encoder, as before.
+    """
+    parts = {k: v for k, v in spec.items() if k not in ("data", "frames")}
+    data = pjson.to_json_plotly(spec.get("data") or [])
+    frames = pjson.to_json_plotly(spec["frames"]) if spec.get("frames") else None
+    digest = hashlib.sha256(data.encode("utf-8"))
+    if frames is not None:
+        digest.update(b"\0" + frames.encode("utf-8"))
+    rest = pjson.to_json_plotly(parts)   # layout (and any other part), "{...}"
+    head = pjson.to_json_plotly({"config": config, "alt": alt or "", "labels": labels or {}, "template": template,
+                                 "datakey": digest.hexdigest()[:16]})
+    spec_json = '{"data":' + data + ("" if frames is None else ',"frames":' + frames) \
+        + ("," + rest[1:] if rest != "{}" else "}")
+    return ('{"spec":' + spec_json + "," + head[1:]).encode("utf-8")
 
 
 def preload() -> None:

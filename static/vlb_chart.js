@@ -59,6 +59,36 @@ function liveTheme(el) {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? 'dark' : 'light';
 }
 
+// before, after: the drawn figure's layout and the new one's (layoutParts).
+// The shapes to draw when a new figure differs from the drawn one only in layout.shapes (the lines and
+// markers drawn over the data: a "current" line, a marked x), else null. Plotly.react would draw such a
+// figure again from scratch, its data arrays being new objects; Plotly.relayout moves the shapes alone.
+// Only when no shape, before or after, refers to an axis plotly ranges itself: a shape widens an
+// autoranged axis on a full draw and not on a relayout, so there the two would differ.
+function shapesOnly(gd, before, after) {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const k of keys) {
+    if (k !== 'shapes' && before[k] !== after[k]) return null;
+  }
+  const shapes = JSON.parse(after.shapes || '[]');
+  for (const sh of [...JSON.parse(before.shapes || '[]'), ...shapes]) {
+    for (const [ref, dflt] of [[sh.xref, 'x'], [sh.yref, 'y']]) {
+      const r = ref || dflt;
+      if (r === 'paper' || / domain$/.test(r)) continue;
+      const ax = gd._fullLayout[r.replace(/^([xy])/, '$1axis')];
+      if (!ax || ax.autorange !== false) return null;
+    }
+  }
+  return shapes;
+}
+
+// a layout as received, each top-level part as JSON text: plotly changes the objects it is handed
+function layoutParts(layout) {
+  const parts = {};
+  for (const k of Object.keys(layout)) parts[k] = JSON.stringify(layout[k]);
+  return parts;
+}
+
 export function mount({ data, parentElement, setTriggerValue }, urls) {
   PLOTLY_URL = urls.plotly;
   THEME_URL = urls.theme;
@@ -124,6 +154,17 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
       gd.style.background = layout.paper_bgcolor || (layout.template && layout.template.layout
                              && layout.template.layout.paper_bgcolor) || '';
       const frames = spec.frames || [];
+      // the same data, frames, config and theme as the plot drawn: move its shapes, if that is all that changed
+      const key = [figure.datakey, JSON.stringify(figure.config || {}), figure.template, JSON.stringify(labels)].join('|');
+      const same = figure.datakey && gd._fullLayout && gd.__vlbKey === key && gd.__vlbLayout && !document.fullscreenElement;
+      const parts = layoutParts(spec.layout || {});
+      const shapes = same ? shapesOnly(gd, gd.__vlbLayout, parts) : null;
+      gd.__vlbKey = key;
+      gd.__vlbLayout = parts;
+      if (shapes) {
+        gd.__vlbMoves = (gd.__vlbMoves || 0) + 1;   // read by tests/test_browser_chart.py
+        return P.relayout(gd, {shapes}).then(() => { setTimeout(gd.__vlbCheckTheme, 0); });
+      }
       return P.react(gd, {data: spec.data || [], layout, frames, config}).then(() => {
         // plotly.js 4 drops the frames when nothing else in the figure changed: add them back
         const have = (gd._transitionData && gd._transitionData._frames) || [];

@@ -62,6 +62,20 @@ def _tab(browser, url, **context):
         ctx.close()
 
 
+@contextlib.contextmanager
+def _counting(browser):
+    """A new browser context that counts Plotly.react per plot, its page, and the page's uncaught errors."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(COUNT_REACTS_JS)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield ctx, page, errors
+    finally:
+        ctx.close()
+
+
 def clean_theme_layout(layout: dict) -> dict:
     """A template layout as plotly.py accepts it: 'transparent' as rgba(0,0,0,0), and without the
     properties plotly.js ignores (plotly.py rejects them)."""
@@ -98,12 +112,7 @@ def test_the_charts_theme_is_the_one_streamlit_applies(browser):
 
 @pytest.mark.parametrize("path", page_paths())
 def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it(browser, server, path):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.add_init_script(COUNT_REACTS_JS)
-    page = ctx.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with _counting(browser) as (ctx, page, errors):
         open_page(page, f"{server.url}/{path}")
         # a chart can be drawn before the run has sent the rest of the page: wait for a slider too
         page.wait_for_selector('[data-testid="stMain"] [data-testid="stSlider"] input[type=range] >> visible=true',
@@ -136,8 +145,6 @@ def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it
         for k in after:
             assert after[k]["data"] == again[k]["data"], f"{k} on {path}: updated in place, it differs from a fresh load"
         assert not errors, errors
-    finally:
-        ctx.close()
 
 
 def test_a_chart_follows_its_column_and_fills_the_screen_on_request(browser, server):
@@ -222,3 +229,52 @@ def test_plotly_js_is_asked_for_first_on_every_page_by_an_element_that_takes_no_
             page.close()
     finally:
         ctx.close()
+
+
+# per chart: what plotly drew of its shapes and axes, and how the element updated it
+DRAWN_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {
+    const k = gd.closest('[class*="st-key-"]');
+    const key = k ? Array.from(k.classList).find(c => c.startsWith('st-key-')) : '?';
+    const fl = gd._fullLayout;
+    const axes = Object.keys(fl).filter(a => /^[xy]axis\\d*$/.test(a)).sort().map(a => [a, fl[a].range.map(v => +(+v).toPrecision(10))]);
+    return [key, {shapes: JSON.stringify((fl.shapes || []).map(s => [s.x0, s.x1, s.y0, s.y1, s.visible])),
+                  paths: Array.from(gd.querySelectorAll('.shapelayer path')).map(p => p.getAttribute('d')).join(' '),
+                  axes: JSON.stringify(axes), data: JSON.stringify((gd.data || []).map(t => [t.x, t.y, t.z])),
+                  moves: gd.__vlbMoves || 0, reacts: gd.__testReacts || 0}];
+}))"""
+
+
+@pytest.mark.parametrize("path, move, chart", [("latent_models", "lvm_x0", "st-key-lvm_fig_density"),
+                                                ("em", "E-step", "st-key-em_trace")])
+def test_a_move_of_the_shapes_alone_moves_them_without_a_redraw_as_a_fresh_load_draws_them(browser, server, path,
+                                                                                           move, chart):
+    """latent_models' x₀ moves the dotted line on the density; an E-step moves em's "current half-step" line on
+    the sawtooth. Neither changes the chart's data: the element moves the shapes (Plotly.relayout) instead of
+    drawing the chart again, and what it shows is what a fresh load of the new address draws."""
+    with _counting(browser) as (ctx, page, errors):
+        page.goto(f"{server.url}/", wait_until="domcontentloaded")   # app.py's navigation first
+        page.get_by_role("link", name="Home").first.wait_for(timeout=60000)
+        open_page(page, f"{server.url}/{path}")
+        page.wait_for_timeout(500)
+        before = page.evaluate(DRAWN_JS)[chart]
+        url = page.url
+        if path == "em":
+            page.get_by_role("button", name=move, exact=True).click()
+            page.wait_for_function("u => location.href !== u", arg=url, timeout=15000)
+        else:
+            page.locator(f".st-key-{move} input[type=range]").focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("u => location.href !== u", arg=url, timeout=15000)
+        wait_settled(page)
+        page.wait_for_timeout(500)
+        after = page.evaluate(DRAWN_JS)[chart]
+        assert after["shapes"] != before["shapes"] and after["paths"] != before["paths"], "the shapes moved"
+        assert after["data"] == before["data"]
+        assert after["moves"] == 1 and after["reacts"] == before["reacts"], after
+        fresh = ctx.new_page()
+        open_page(fresh, page.url)
+        fresh.wait_for_timeout(500)
+        again = fresh.evaluate(DRAWN_JS)[chart]
+        for what in ("shapes", "paths", "axes", "data"):
+            assert after[what] == again[what], (what, after[what], again[what])
+        assert not errors, errors

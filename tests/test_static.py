@@ -66,3 +66,31 @@ def test_a_chart_names_its_theme_instead_of_carrying_it():
     assert spec["layout"]["template"]["layout"] is display.streamlit_theme()["dark"]   # the cached spec stays whole
     other = {"data": [], "layout": {"template": {"layout": {"font": {"size": 20}}}}}    # presenter: its own
     assert _chart._theme_by_name(other) == (other, None)
+
+
+def test_a_charts_message_names_its_data_and_carries_the_figure_as_plotly_writes_it():
+    """The message holds the figure exactly as plotly's encoder writes it (NaN as null, numpy arrays), and a
+    ``datakey`` that changes with the data or the frames and not with the layout: the browser moves shapes
+    alone only for the same key (static/vlb_chart.js, shapesOnly)."""
+    import json
+
+    import numpy as np
+    import plotly.io.json as pjson
+    from pages import _chart
+
+    spec = {"data": [{"type": "scatter", "x": np.arange(3.0), "y": np.array([1.0, np.nan, 2.0])}],
+            "layout": {"shapes": [{"type": "line", "x0": 1, "x1": 1}], "title": {"text": "t"}},
+            "frames": [{"name": "0", "data": [{"y": [3.0]}]}]}
+
+    def msg(s, **kw):
+        return json.loads(_chart.payload(s, config={"displaylogo": False}, alt="a", **kw))
+
+    m = msg(spec, template="light")
+    assert m["spec"] == json.loads(pjson.to_json_plotly(spec))
+    assert (m["config"], m["alt"], m["labels"], m["template"]) == ({"displaylogo": False}, "a", {}, "light")
+    moved = {**spec, "layout": {**spec["layout"], "shapes": [{"type": "line", "x0": 2, "x1": 2}]}}
+    assert msg(moved)["datakey"] == m["datakey"]
+    assert msg({**spec, "data": [{**spec["data"][0], "y": np.array([1.0, 0.0, 2.0])}]})["datakey"] != m["datakey"]
+    assert msg({**spec, "frames": [{"name": "0", "data": [{"y": [4.0]}]}]})["datakey"] != m["datakey"]
+    assert msg({k: v for k, v in spec.items() if k != "frames"})["datakey"] != m["datakey"]
+    assert "frames" not in msg({k: v for k, v in spec.items() if k != "frames"})["spec"]

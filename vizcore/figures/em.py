@@ -908,6 +908,11 @@ def trace_spec(trace, current: int | None = None, *, distance: bool = False, lan
     layout["shapes"] = [dict(type="line", x0=(current or 0) / 2.0, x1=(current or 0) / 2.0, xref=xref, y0=0, y1=1,
                              yref=f"{yref} domain", line=dict(color=NEW, width=2, dash="dash"), name="current",
                              visible=current is not None) for xref, yref in (("x", "y"), ("x2", "y2"))]
+    # a fixed x range: the half-step line cannot widen it, so the browser moves the line without redrawing the
+    # data (static/vlb_chart.js, shapesOnly); autorange would give about the same, ½ iteration either side
+    x_range = [float(xs.min()) - 0.5, float(xs.max()) + 0.5] if len(xs) else [-0.5, 0.5]
+    for ax in ("xaxis", "xaxis2"):
+        layout[ax]["range"] = list(x_range)
     layout["yaxis"].update(title=dict(text=ytitle), type="log" if distance else "linear")
     layout["yaxis2"].update(title=dict(text="KL"), rangemode="tozero")
     layout["xaxis2"]["title"] = dict(text=tr("iteration t (E-steps at t − ½)", lang))

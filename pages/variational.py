@@ -233,8 +233,9 @@ def hand_tab(spec: tuple, ev, fit, grid) -> None:
         ], lang=lang()), key="vi_chart_q",
              alt=t("Line chart of the exact posterior p(z|x) (filled) and the Gaussian q (dashed)."))
     with h_col:
+        # built once per model; each q only places the circle (a shape, moved in the browser without a redraw)
         show(lazy(vifig.elbo_heatmap_spec, grid.means, grid.log_sds, grid.elbo, grid.log_evidence, optimum=(fit.mean, fit.sd),
-                                current=(float(m), float(s)), lang=lang(), height=380), key="vi_chart_heat",
+                  mark_q=True, lang=lang(), height=380).then(vifig.mark_current, (float(m), float(s))), key="vi_chart_heat",
              alt=t("Heatmap of the gap log p(x) − ELBO over the mean and log standard deviation of q."))
     st.caption(t("Heatmap: each cell is a Gaussian q; the colour is the gap log p(x) − ELBO on a log scale "
                  "(dark = small). × marks the best Gaussian (gap {g}); the circle is your q.").format(g=num(fit.gap)))

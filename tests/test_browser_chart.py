@@ -237,7 +237,7 @@ DRAWN_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.js
     const key = k ? Array.from(k.classList).find(c => c.startsWith('st-key-')) : '?';
     const fl = gd._fullLayout;
     const axes = Object.keys(fl).filter(a => /^[xy]axis\\d*$/.test(a)).sort().map(a => [a, fl[a].range.map(v => +(+v).toPrecision(10))]);
-    return [key, {shapes: JSON.stringify((fl.shapes || []).map(s => [s.x0, s.x1, s.y0, s.y1, s.visible])),
+    return [key, {shapes: JSON.stringify((fl.shapes || []).map(s => [s.x0, s.x1, s.y0, s.y1, s.xanchor, s.yanchor, s.visible])),
                   paths: Array.from(gd.querySelectorAll('.shapelayer path')).map(p => p.getAttribute('d')).join(' '),
                   axes: JSON.stringify(axes), data: JSON.stringify((gd.data || []).map(t => [t.x, t.y, t.z])),
                   moves: gd.__vlbMoves || 0, reacts: gd.__testReacts || 0}];
@@ -245,11 +245,12 @@ DRAWN_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.js
 
 
 @pytest.mark.parametrize("path, move, chart", [("latent_models", "lvm_x0", "st-key-lvm_fig_density"),
-                                                ("em", "E-step", "st-key-em_trace")])
+                                                ("em", "E-step", "st-key-em_trace"),
+                                                ("variational", "vi_q_m", "st-key-vi_chart_heat")])
 def test_a_move_of_the_shapes_alone_moves_them_without_a_redraw_as_a_fresh_load_draws_them(browser, server, path,
                                                                                            move, chart):
     """latent_models' x₀ moves the dotted line on the density; an E-step moves em's "current half-step" line on
-    the sawtooth. Neither changes the chart's data: the element moves the shapes (Plotly.relayout) instead of
+    the sawtooth; variational's q mean moves the circle on the ELBO heatmap. None changes the chart's data: the element moves the shapes (Plotly.relayout) instead of
     drawing the chart again, and what it shows is what a fresh load of the new address draws."""
     with _counting(browser) as (ctx, page, errors):
         page.goto(f"{server.url}/", wait_until="domcontentloaded")   # app.py's navigation first

@@ -9,8 +9,10 @@ from browser_support import FORMULAS_JS, assert_no_errors, open_page, press_slid
 pytestmark = pytest.mark.browser
 
 PATH = "variational"
+# per chart, what it draws: its traces and where its shapes stand (the heatmap's circle around q is a shape)
 CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z, t.marker])))"""
+    .map(el => JSON.stringify([(el.data || []).map(t => [t.x, t.y, t.z, t.marker]),
+                               ((el.layout || {}).shapes || []).map(s => [s.x0, s.x1, s.xanchor, s.yanchor])]))"""
 VISIBLE_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(el => el.offsetParent !== null && (el.data || []).length > 0
                   && el.querySelector('.main-svg') !== null).length"""
@@ -78,7 +80,7 @@ def test_moving_the_q_slider_redraws_the_heatmap(page, server):
                            arg=before, timeout=30000)
     after = page.evaluate(CHART_DATA_JS)
     changed = sum(a != b for a, b in zip(before, after))
-    assert changed >= 3            # the bar, the densities, the heatmap marker (and the SGA run from q)
+    assert changed >= 3            # the bar, the densities, the heatmap's circle (and the SGA run from q)
     assert "0.45" in page.locator('[data-testid="stSlider"]', has_text="mean m of q").inner_text()
     assert_no_errors(page, server)
 

@@ -171,8 +171,13 @@ def test_q_sliders_change_the_numbers_and_the_charts():
     model = vi.PoissonLogNormal(counts_shown(at), 0.0, 4.0)
     assert metrics(at)["ELBO"] == f4(vi.elbo_gaussian(model, -1.0, 1.2)) != shown["ELBO"]
     after = every_tab(at)["charts"]     # the hand-set q is the start of SGA, also while its tab is closed
-    for key in ("vi_chart_bar", "vi_chart_q", "vi_chart_heat", "vi_chart_sga_path"):
+    for key in ("vi_chart_bar", "vi_chart_q", "vi_chart_sga_path"):
         assert json.dumps(before[key]["data"]) != json.dumps(after[key]["data"]), key
+    # the heatmap circles the new q: its shape moves, its data (the browser keeps them) do not
+    assert json.dumps(before["vi_chart_heat"]["data"]) == json.dumps(after["vi_chart_heat"]["data"])
+    circle = [sh for sh in after["vi_chart_heat"]["layout"]["shapes"] if sh.get("name") == "your q"]
+    assert len(circle) == 1 and circle[0]["visible"] is True
+    assert (circle[0]["xanchor"], circle[0]["yanchor"]) == pytest.approx((-1.0, math.log(1.2)))
     assert json.dumps(before["vi_chart_mix"]["data"]) == json.dumps(after["vi_chart_mix"]["data"])
     assert at.slider(key="vi_q_m").value == -1.0, "kept across tab switches"
     at.slider(key="vi_q_s").set_value(0.3).run()

@@ -474,3 +474,27 @@ def test_results_are_frozen():
     with pytest.raises(ValueError):
         grid.elbo[0, 0] = 1.0
     assert hash(vi.PoissonLogNormal((1, 2), 0.0, 1.0)) == hash(vi.PoissonLogNormal([1, 2], 0.0, 1.0))
+
+
+def test_mark_current_places_the_circle_of_a_heatmap_built_for_it():
+    """Circling q on the cached heatmap (``mark_q=True``) is the heatmap built with ``current``; only the layout's
+    shapes differ between two q, so the browser moves the circle without drawing the heatmap again."""
+    import plotly.io.json as pjson
+    from vizcore.figures import vi as vifig
+    means, log_sds = np.linspace(-2.0, 2.0, 7), np.linspace(-1.0, 0.5, 5)
+    elbo = -1.0 - (means[None, :] ** 2 + log_sds[:, None] ** 2)
+    base = vifig.elbo_heatmap_spec(means, log_sds, elbo, 0.0, optimum=(0.0, 1.0), mark_q=True)
+    for q in ((0.5, 0.8), (-1.5, 1.3)):
+        built = vifig.elbo_heatmap_spec(means, log_sds, elbo, 0.0, optimum=(0.0, 1.0), current=q)
+        assert pjson.to_json_plotly(vifig.mark_current(base, q)) == pjson.to_json_plotly(built)
+    a, b = vifig.mark_current(base, (0.5, 0.8)), vifig.mark_current(base, (-1.5, 1.3))
+    assert a["data"] == b["data"] and {k for k in a["layout"] if a["layout"][k] != b["layout"][k]} == {"shapes"}
+    circle = next(sh for sh in b["layout"]["shapes"] if sh["name"] == "your q")
+    assert (circle["xanchor"], circle["yanchor"]) == pytest.approx((-1.5, np.log(1.3)))
+    hidden = next(sh for sh in base["layout"]["shapes"] if sh["name"] == "your q")
+    assert hidden["visible"] is False, "built for a circle, none placed yet"
+    for bad in ((0.0, 0.0), (0.0, -1.0), (np.nan, 1.0), (0.0, np.inf)):
+        with pytest.raises(ValueError, match="current"):
+            vifig.mark_current(base, bad)
+    with pytest.raises(ValueError, match="mark_q"):
+        vifig.mark_current(vifig.elbo_heatmap_spec(means, log_sds, elbo, 0.0), (0.5, 0.8))

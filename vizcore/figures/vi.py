@@ -127,7 +127,8 @@ decomposition_figure = figure_of(decomposition_spec, "decomposition_figure")
 
 
 def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None, current=None, path=None,
-                      lang: str = "en", floor: float = 1e-4, ceiling: float = 1e2, height: int = 420) -> dict:
+                      mark_q: bool = False, lang: str = "en", floor: float = 1e-4, ceiling: float = 1e2,
+                      height: int = 420) -> dict:
     """The ELBO over Gaussian q = N(m, s²), coloured by the gap log p(x) − ELBO on a log scale.
     (As plotly JSON; :func:`elbo_heatmap` gives the figure.)
 
@@ -141,7 +142,9 @@ def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None
     optimum : (mean, sd), optional
         The best Gaussian, marked with a cross.
     current : (mean, sd), optional
-        The q chosen by hand, marked with a circle.
+        The q chosen by hand, marked with a circle (:func:`mark_current`).
+    mark_q : bool
+        Room for that circle, hidden, for :func:`mark_current` to place (implied by ``current``).
     path : (means, log_sds), optional
         A path of iterates (e.g. stochastic gradient ascent), drawn as a line
         (at most 400 points).
@@ -171,10 +174,6 @@ def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None
                          line=dict(color=Q, width=2), hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>"))
         data.append(dict(type="scatter", x=[pm[-1]], y=[pl[-1]], mode="markers", name=tr("last iterate", lang),
                          marker=dict(symbol="diamond", size=11, color=Q, line=dict(color="#000000", width=1.5))))
-    if current is not None:
-        data.append(dict(type="scatter", x=[current[0]], y=[math.log(current[1])], mode="markers", name=tr("your q", lang),
-                         marker=dict(symbol="circle", size=13, color="rgba(0,0,0,0)", line=dict(color=PATH, width=3)),
-                         hovertemplate="m = %{x:.3f}<br>log s = %{y:.3f}<extra></extra>"))
     if optimum is not None:
         data.append(dict(type="scatter", x=[optimum[0]], y=[math.log(optimum[1])], mode="markers",
                          name=tr("best Gaussian q", lang),
@@ -183,10 +182,50 @@ def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None
     layout = layout_of(xtitle=f"{tr('mean', lang)} m", ytitle=f"log s ({tr('log standard deviation', lang)})",
                        height=height, xaxis=dict(range=[float(means.min()), float(means.max())]),
                        yaxis=dict(range=[float(log_sds.min()), float(log_sds.max())]))
-    return spec_of(data, layout)
+    if mark_q or current is not None:
+        circle, entry = _your_q(lang)
+        data.append(entry)
+        layout["shapes"] = [*(layout.get("shapes") or []), circle]
+    spec = spec_of(data, layout)
+    return spec if current is None else mark_current(spec, current)
 
 
 elbo_heatmap = figure_of(elbo_heatmap_spec, "elbo_heatmap")
+
+_YOUR_Q = 6.5   # px, the radius of the circle that marks the chosen q
+
+
+def _your_q(lang: str) -> tuple[dict, dict]:
+    """The circle around the chosen q (a layout shape, hidden until :func:`mark_current` places it) and its
+    legend entry (a trace with no points)."""
+    line = dict(color=PATH, width=3)
+    circle = dict(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel", xanchor=0.0, yanchor=0.0,
+                  x0=-_YOUR_Q, x1=_YOUR_Q, y0=-_YOUR_Q, y1=_YOUR_Q, line=line, name="your q", visible=False)
+    entry = dict(type="scatter", x=[None], y=[None], mode="markers", name=tr("your q", lang), hoverinfo="skip",
+                 marker=dict(symbol="circle", size=2 * _YOUR_Q, color="rgba(0,0,0,0)", line=dict(line)))
+    return circle, entry
+
+
+def mark_current(spec: dict, current) -> dict:
+    """:func:`elbo_heatmap_spec`'s figure (built with ``mark_q=True``) with the chosen q = N(m, s²),
+    ``current = (m, s)``, circled.
+
+    The circle is a layout shape (13 px across wherever the axes put it) with a legend entry that does not
+    move: a page builds, styles and caches the heatmap once and circles each q with this, and a q move then
+    changes only the layout's shapes, which the app's chart element moves without drawing the heatmap again
+    (static/vlb_chart.js). Hovering there reads the heatmap's own cell (m, log s, ELBO, gap). A new dict;
+    ``spec`` is shared, not changed.
+    """
+    m, sd = (float(v) for v in current)
+    if not (math.isfinite(m) and math.isfinite(sd) and sd > 0):
+        raise ValueError(f"current: expected (mean, standard deviation > 0), both finite, got {tuple(current)!r}")
+    shapes = (spec.get("layout") or {}).get("shapes") or []
+    if not any(isinstance(sh, dict) and sh.get("name") == "your q" for sh in shapes):
+        raise ValueError("spec: expected a heatmap built with mark_q=True (it has no circle to place)")
+    layout = dict(spec["layout"])
+    layout["shapes"] = [{**sh, "xanchor": m, "yanchor": math.log(sd), "visible": True}
+                        if isinstance(sh, dict) and sh.get("name") == "your q" else sh for sh in shapes]
+    return {**spec, "layout": layout}
 
 
 def elbo_trace_spec(elbo, log_evidence: float, best_elbo: float, *, lang: str = "en", height: int = 340) -> dict:

@@ -183,9 +183,9 @@ def elbo_heatmap_spec(means, log_sds, elbo, log_evidence: float, *, optimum=None
                        height=height, xaxis=dict(range=[float(means.min()), float(means.max())]),
                        yaxis=dict(range=[float(log_sds.min()), float(log_sds.max())]))
     if mark_q or current is not None:
-        circle, entry = _your_q(lang)
+        ring, entry = _your_q(lang)
         data.append(entry)
-        layout["shapes"] = [*(layout.get("shapes") or []), circle]
+        layout["shapes"] = [*(layout.get("shapes") or []), *ring]
     spec = spec_of(data, layout)
     return spec if current is None else mark_current(spec, current)
 
@@ -195,23 +195,25 @@ elbo_heatmap = figure_of(elbo_heatmap_spec, "elbo_heatmap")
 _YOUR_Q = 6.5   # px, the radius of the circle that marks the chosen q
 
 
-def _your_q(lang: str) -> tuple[dict, dict]:
-    """The circle around the chosen q (a layout shape, hidden until :func:`mark_current` places it) and its
-    legend entry (a trace with no points)."""
-    line = dict(color=PATH, width=3)
-    circle = dict(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel", xanchor=0.0, yanchor=0.0,
-                  x0=-_YOUR_Q, x1=_YOUR_Q, y0=-_YOUR_Q, y1=_YOUR_Q, line=line, name="your q", visible=False)
+def _your_q(lang: str) -> tuple[list[dict], dict]:
+    """The ring around the chosen q (layout shapes, hidden until :func:`mark_current` places them: a white ring
+    edged in black, seen on any colour of the heatmap) and its legend entry (a trace with no points)."""
+    def circle(r, colour, width):
+        return dict(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel", xanchor=0.0,
+                    yanchor=0.0, x0=-r, x1=r, y0=-r, y1=r, line=dict(color=colour, width=width), name="your q",
+                    visible=False)
+    ring = [circle(_YOUR_Q + 2.0, "#000000", 1), circle(_YOUR_Q, PATH, 3), circle(_YOUR_Q - 2.0, "#000000", 1)]
     entry = dict(type="scatter", x=[None], y=[None], mode="markers", name=tr("your q", lang), hoverinfo="skip",
-                 marker=dict(symbol="circle", size=2 * _YOUR_Q, color="rgba(0,0,0,0)", line=dict(line)))
-    return circle, entry
+                 marker=dict(symbol="circle-open", size=2 * _YOUR_Q, color="#000000", line=dict(width=2)))
+    return ring, entry
 
 
 def mark_current(spec: dict, current) -> dict:
     """:func:`elbo_heatmap_spec`'s figure (built with ``mark_q=True``) with the chosen q = N(m, s²),
     ``current = (m, s)``, circled.
 
-    The circle is a layout shape (13 px across wherever the axes put it) with a legend entry that does not
-    move: a page builds, styles and caches the heatmap once and circles each q with this, and a q move then
+    The circle is a ring of layout shapes (13 px across wherever the axes put it) with a legend entry that
+    does not move: a page builds, styles and caches the heatmap once and circles each q with this, and a q move then
     changes only the layout's shapes, which the app's chart element moves without drawing the heatmap again
     (static/vlb_chart.js). Hovering there reads the heatmap's own cell (m, log s, ELBO, gap). A new dict;
     ``spec`` is shared, not changed.

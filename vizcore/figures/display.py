@@ -280,7 +280,7 @@ def slider_beside_buttons(layout: dict) -> dict:
     (presenter mode) or in another language, and its grip at the first frames hides behind "Pause". Here
     the slider spans the row (``x`` = the buttons' ``x``, ``len`` = 1) and its left padding, in pixels,
     clears the buttons, whatever the chart's width. Only a row of buttons (``type="buttons"``,
-    ``direction="left"``) anchored at the slider's ``x`` and ``y`` counts.
+    ``direction="left"``) at the slider's ``y`` counts; the slider then starts at the row's ``x``.
     """
     menus = [m for m in layout.get("updatemenus") or [] if isinstance(m, dict)
              and m.get("type") == "buttons" and m.get("direction", "left") == "left"]

@@ -98,18 +98,18 @@ def payload(spec: dict, *, config: dict, alt: str | None = None, labels: dict | 
     handing plotly a figure whose data arrays are all new objects, which it draws again from scratch
     (bench/README.md, item 50). Each part is written once, by plotly's encoder, as before.
     """
-    parts = {k: v for k, v in spec.items() if k not in ("data", "frames")}
-    data = pjson.to_json_plotly(spec.get("data") or [])
-    frames = pjson.to_json_plotly(spec["frames"]) if spec.get("frames") else None
-    digest = hashlib.sha256(data.encode("utf-8"))
+    def encoded(obj) -> bytes:
+        return pjson.to_json_plotly(obj).encode("utf-8")
+    data = encoded(spec.get("data") or [])          # the bulk of the bytes: encoded once, hashed, joined
+    frames = encoded(spec["frames"]) if spec.get("frames") else None
+    digest = hashlib.sha256(data)
     if frames is not None:
-        digest.update(b"\0" + frames.encode("utf-8"))
-    rest = pjson.to_json_plotly(parts)   # layout (and any other part), "{...}"
-    head = pjson.to_json_plotly({"config": config, "alt": alt or "", "labels": labels or {}, "template": template,
-                                 "datakey": digest.hexdigest()[:16]})
-    spec_json = '{"data":' + data + ("" if frames is None else ',"frames":' + frames) \
-        + ("," + rest[1:] if rest != "{}" else "}")
-    return ('{"spec":' + spec_json + "," + head[1:]).encode("utf-8")
+        digest.update(b"\0" + frames)
+    rest = encoded({k: v for k, v in spec.items() if k not in ("data", "frames")})   # layout, b"{...}"
+    head = encoded({"config": config, "alt": alt or "", "labels": labels or {}, "template": template,
+                    "datakey": digest.hexdigest()[:16]})
+    return b"".join([b'{"spec":{"data":', data, b"" if frames is None else b',"frames":' + frames,
+                     b"," + rest[1:] if rest != b"{}" else b"}", b",", head[1:]])
 
 
 def preload() -> None:

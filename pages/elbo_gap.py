@@ -124,19 +124,19 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
         custom = st.session_state.get("eg_custom") == context
         xn = np.ravel(x[n_idx])
         values = ", ".join(f"{v:.4g}" for v in xn)
-        st.caption(t("x_n =") + " " + (values if xn.size == 1 else f"({values})"))   # a number, or a tuple
+        st.caption(f"$x_n$ = {values if xn.size == 1 else f'({values})'}")   # a number, or a tuple
         if k <= MAX_POINT_SLIDERS:
             keys = [f"eg_q_{sig}_{j}" for j in range(k)]
             if not custom:  # show the path's q(z_n); moving a slider makes this row custom
                 for key, v in zip(keys, q_path[n_idx]):
                     st.session_state[key] = float(round(v, 2))
-            raw = [st.slider(f"q(z_n = {j + 1})", 0.0, 1.0, step=0.01, key=key, on_change=_mark_custom,
+            raw = [st.slider(f"$q(z_n = {j + 1})$", 0.0, 1.0, step=0.01, key=key, on_change=_mark_custom,
                              args=(context,), bind="query-params") for j, key in enumerate(keys)]
             row = teaching.normalise(raw)
             if custom and sum(raw) <= 0:
-                st.caption(t("All sliders at 0: q(z_n) is taken uniform."))
+                st.caption(t("All sliders at 0: $q(z_n)$ is taken uniform."))
             elif custom:
-                st.caption(t("Normalised: q(z_n) =") + " (" + ", ".join(f"{v:.3f}" for v in row) + ")")
+                st.caption(t("Normalised: $q(z_n)$ =") + " (" + ", ".join(f"{v:.3f}" for v in row) + ")")
         else:  # linkage: z takes y1 + 1 values; q(z) = Binomial(y1, ρ) contains the posterior Binomial(y1, θ/(2+θ))
             y1 = int(x[n_idx, 0])
             rho_post = float(params.theta[0] / (2 + params.theta[0]))
@@ -149,7 +149,7 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
             row = teaching.binomial_row(y1, k, rho)
         q = teaching.replace_row(q_path, n_idx, row) if custom else q_path
         if custom:
-            st.caption(t("q(z_n) is set by hand for this point; moving t returns it to the path."))
+            st.caption(t("$q(z_n)$ is set by hand for this point; moving $t$ returns it to the path."))
     with qc3:
         show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart", share=0.33,
              alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))

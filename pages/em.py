@@ -407,7 +407,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                                        title=title, lang=lang(), height=DATA_HEIGHT)
         show(dfig, key="em_data", share=0.38, alt=t("The data at the current half-step, coloured by q(z)."))
         if model_name == "gmm1d":
-            prose(t("Bars: the data. Coloured: π_k N(x | μ_k, σ²_k) at θ; black: their sum p(x|θ). Dots below: "
+            prose(t("Bars: the data. Coloured: $\\pi_k\\,\\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)$ at θ; black: their sum p(x|θ). Dots below: "
                     "the points, coloured by q(z) (the component colours mixed in proportion)."), caption=True)
         elif model_name == "gmm2d":
             prose(t("Points coloured by q(z) (the component colours mixed in proportion); ellipses: 2σ of each "

@@ -2,6 +2,8 @@
 redraws a chart, and no exception or console error appears."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from browser_support import Server, page_paths, wait_settled
@@ -10,6 +12,10 @@ pytestmark = pytest.mark.browser
 
 CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z])))"""
+# every text plotly drew (legends, titles, axes, annotations, bar labels), as the reader sees it
+SVG_TEXT_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot svg text')).map(t => t.textContent)"""
+# notation written with an underscore ("θ_old", "x_n", "σ²_k") instead of plotly's <sub>
+NOTATION_UNDERSCORE = re.compile(r"[\u0370-\u03ff′²]_|(?<![A-Za-z])[A-Za-z]_(?![A-Za-z]{2})")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,22 @@ def test_page_opens_and_draws(page, server, path):
     charts = page.evaluate(CHART_DATA_JS)
     assert charts, f"no chart rendered on {path}"
     assert any(c not in ("[]", "") for c in charts)
+    texts = page.evaluate(SVG_TEXT_JS)
+    assert texts, f"no text drawn in the charts of {path}"
+    assert not [t for t in texts if NOTATION_UNDERSCORE.search(t)], [t for t in texts if NOTATION_UNDERSCORE.search(t)]
     _no_errors(page, server)
+
+
+SUBSCRIPTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot .legendtext'))
+    .filter(t => Array.from(t.querySelectorAll('tspan')).some(s => s.textContent === 'old'
+        && parseFloat(s.getAttribute('dy')) > 0 && getComputedStyle(s).fontSize !== getComputedStyle(t).fontSize))
+    .map(t => t.textContent.replace(/\u200b/g, ''))"""  # plotly puts zero-width spaces around a subscript
+
+
+def test_em_legend_writes_theta_old_as_a_subscript(page, server):
+    """"touch at θ_old" is drawn as θ with "old" lowered and smaller (plotly's <sub>), not with an underscore."""
+    _open(page, server, "em")
+    assert "touch at θold" in page.evaluate(SUBSCRIPTS_JS)
 
 
 @pytest.mark.parametrize("path", page_paths())

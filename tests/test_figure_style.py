@@ -140,3 +140,69 @@ def test_the_keys_left_alone_are_plotlys():
     from _plotly_utils.utils import is_skipped_key
     assert all(is_skipped_key(k) for k in _style._SKIPPED)
     assert not any(is_skipped_key(k) for k in ("x", "y", "z", "ranges", "customdata", "bdata", "dtype"))
+
+
+# ---- subscripts in plot text ------------------------------------------------------------------------
+@pytest.mark.parametrize("text,want", [
+    ("touch at θ_old", "touch at θ<sub>old</sub>"),
+    ("log p(X|θ_new)", "log p(X|θ<sub>new</sub>)"),
+    ("θ_{t−1}", "θ<sub>t−1</sub>"),
+    ("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1)", "u along θ(u) = θ<sub>t−1</sub> + u (θ<sub>t</sub> − θ<sub>t−1</sub>)"),
+    ("M-step: θ_t+1", "M-step: θ<sub>t+1</sub>"),
+    ("bounds L(q_θ′, θ)", "bounds L(q<sub>θ′</sub>, θ)"),
+    ("π_k N(x | μ_k, σ²_k)", "π<sub>k</sub> N(x | μ<sub>k</sub>, σ²<sub>k</sub>)"),
+    ("θ_0 → θ_12", "θ<sub>0</sub> → θ<sub>12</sub>"),
+    ("E_q[log p(X,Z|θ)]", "E<sub>q</sub>[log p(X,Z|θ)]"),
+    # identifiers, hover placeholders and plain words are left alone
+    ("p₁   (heads_probs[0])", "p₁   (heads_probs[0])"),
+    ("faithful_waiting", "faithful_waiting"),
+    ("L = %{y:.3f}<extra></extra>", "L = %{y:.3f}<extra></extra>"),
+    ("_k at the start, k_ at the end", "_k at the start, k_ at the end"),
+])
+def test_subscripted_writes_notation_with_sub(text, want):
+    assert _style.subscripted(text) == want
+    assert _style.subscripted(want) == want  # a second pass changes nothing
+
+
+def test_typeset_touches_only_what_plotly_draws_as_text():
+    spec = {"data": [{"name": "θ_old", "legendgroup": "θ_old", "meta": "x_n", "text": ["π_k = 0.4", 3.0],
+                      "hovertemplate": "L(q_t, θ) = %{y}"}],
+            "layout": {"title": {"text": "θ_t"}, "xaxis": {"title": "x_n", "ticktext": ["μ_k"]},
+                       "sliders": [{"steps": [{"label": "θ_1", "args": [["frame_1"]]}]}]},
+            "frames": [{"name": "a_b", "layout": {"title": {"text": "q_t"}}}]}
+    _style.typeset(spec)
+    assert spec["data"][0] == {"name": "θ<sub>old</sub>", "legendgroup": "θ_old", "meta": "x_n",
+                               "text": ["π<sub>k</sub> = 0.4", 3.0], "hovertemplate": "L(q<sub>t</sub>, θ) = %{y}"}
+    assert spec["layout"]["title"]["text"] == "θ<sub>t</sub>" and spec["layout"]["xaxis"]["title"] == "x<sub>n</sub>"
+    assert spec["layout"]["xaxis"]["ticktext"] == ["μ<sub>k</sub>"]
+    assert spec["layout"]["sliders"][0]["steps"][0] == {"label": "θ<sub>1</sub>", "args": [["frame_1"]]}
+    # a frame's name is what its slider step refers to: an identifier, left alone ("a_b" would convert as text)
+    assert spec["frames"][0] == {"name": "a_b", "layout": {"title": {"text": "q<sub>t</sub>"}}}
+
+
+# notation written with an underscore, found independently of vizcore's own pattern
+NOTATION_UNDERSCORE = __import__("re").compile(r"[\u0370-\u03ff′²]_|(?<![A-Za-z])[A-Za-z]_(?![A-Za-z]{2})")
+_TEXT_KEYS = ("name", "text", "title", "hovertemplate", "label", "prefix", "ticktext")
+
+
+def _drawn_texts(obj, key=None):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _drawn_texts(v, k)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _drawn_texts(v, key)
+    elif isinstance(obj, str) and key in _TEXT_KEYS + ("y", "x"):  # categories are drawn as tick labels
+        yield obj
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("name", list(catalog.FIGURES))
+def test_no_catalogue_figure_draws_an_underscore_for_a_subscript(name, model, lang):
+    try:
+        fig = catalog.build(name, model=model, lang=lang)
+    except ValueError:
+        pytest.skip(f"{name} is not drawn for {model}")
+    bad = [t for t in _drawn_texts(fig.to_dict()) if NOTATION_UNDERSCORE.search(t)]
+    assert not bad, bad

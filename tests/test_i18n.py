@@ -43,7 +43,7 @@ ALLOWED = {
     "means",
 }
 LATEX = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
-MARKUP = re.compile(r"<[^>]+>|%\{[^}]*\}|\{\w*\}|:material/[a-z_]+:|:[a-z]+\[|\*\*|\?[a-z]+=[a-z]+|_[A-Za-z]+")
+MARKUP = re.compile(r"<sub>[^<]*</sub>|<[^>]+>|%\{[^}]*\}|\{\w*\}|:material/[a-z_]+:|:[a-z]+\[|\*\*|\?[a-z]+=[a-z]+|_[A-Za-z]+")
 IDENTIFIER = re.compile(r"\b[a-z_]+(?:\[\d+\])+|\bk-means\+\+|\b[a-z]+_[a-z_]+\b")
 WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -62,6 +62,8 @@ def test_english_words_detector():
     assert english_words("μ₁   (means[0])") == []
     assert english_words("p₁   (heads_probs[0])") == []
     assert english_words("<b>E 步 3</b>: L = %{y:.3f}") == []
+    assert english_words("在 θ<sub>old</sub> 处相切") == []  # a subscript is notation (θ_old in the figures' source)
+    assert english_words("touch at θ<sub>old</sub>") == ["touch"]
     assert english_words("posterior p(z|x)") == ["posterior"]
 
 

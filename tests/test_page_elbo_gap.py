@@ -307,6 +307,6 @@ def test_the_chosen_data_point_is_shown_as_read(name):
     _, x, _ = _reference(name)
     row = np.ravel(x[2])
     values = ", ".join(f"{v:.4g}" for v in row)
-    want = f"x_n = {values}" if row.size == 1 else f"x_n = ({values})"
+    want = f"$x_n$ = {values}" if row.size == 1 else f"$x_n$ = ({values})"
     captions = [c.value for c in at.caption]
     assert want in captions, captions

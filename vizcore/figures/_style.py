@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -86,6 +87,52 @@ def visible_only(y, yr, x=None, xr=None) -> np.ndarray:
     keep[:-1] |= ~hidden
     keep[1:] |= ~hidden
     return np.where(keep, y, np.nan)
+
+
+# ---- subscripts in plot text -------------------------------------------------------------------
+# Plot text is written the way the docstrings write it ("θ_old", "q_θ′", "π_k", "θ_{t−1}") and drawn with
+# plotly's <sub>: a legend reading "touch at θ_old" looks like code on a projector. A subscript is one
+# letter or digit string, "old", "new" or "θ′" (possibly "t−1", "t+1"), or anything in braces, after a
+# letter, "²" or "′"; a longer word after "_" (an identifier such as "heads_probs") is left alone.
+_SUBSCRIPT = re.compile(r"(?<=[^\W\d_]|[²′])_(?:\{([^{}<>]+)\}|((?:old|new|θ′|[0-9]+|[^\W\d_])(?:[−+]1)?)(?![\w′]))")
+# The properties whose strings plotly draws as text (trace names, titles, hover templates, labels of
+# buttons and slider steps, tick labels, bar text). Not "args", "legendgroup", "uid", "meta" and the like:
+# those are identifiers, and a frame's name is what its slider step refers to.
+_TEXT_KEYS = frozenset(("name", "text", "title", "hovertemplate", "texttemplate", "label", "prefix", "suffix",
+                        "ticktext"))
+
+
+def subscripted(text: str) -> str:
+    """``text`` with each ``a_b`` subscript written as plotly's ``a<sub>b</sub>``: "touch at θ_old" →
+    "touch at θ<sub>old</sub>", "θ_{t−1}" and "θ_t−1" → "θ<sub>t−1</sub>", "σ²_k" → "σ²<sub>k</sub>"."""
+    if "_" not in text:
+        return text
+    return _SUBSCRIPT.sub(lambda m: f"<sub>{m.group(1) or m.group(2)}</sub>", text)
+
+
+def typeset(obj, key: str | None = None):
+    """Every plotted string in a figure's dict (``data``, ``layout``, ``frames``) through
+    :func:`subscripted`, in place; returns ``obj``. Only the properties plotly draws as text
+    (:data:`_TEXT_KEYS`) are touched."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, str):
+                if k in _TEXT_KEYS and "_" in v:
+                    obj[k] = subscripted(v)
+            elif k == "frames" and isinstance(v, list):  # a frame's own name is an identifier: its contents only
+                for frame in v:
+                    typeset(frame.get("data"))
+                    typeset(frame.get("layout"))
+            elif isinstance(v, (dict, list)):
+                typeset(v, k)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            if isinstance(v, str):
+                if key in _TEXT_KEYS and "_" in v:
+                    obj[i] = subscripted(v)
+            elif isinstance(v, (dict, list)):
+                typeset(v, key)
+    return obj
 
 
 def _merge(obj, update: dict) -> None:
@@ -203,13 +250,13 @@ class Figure(go.Figure):
 
     def _as_dict(self, copy: bool) -> dict:
         if copy:
-            return go.Figure.to_dict(self)
+            return typeset(go.Figure.to_dict(self))
         res = {"data": list(self._data), "layout": self._layout}  # plotly's to_dict, minus the deep copies
         frames = [frame._props for frame in self._frame_objs]
         if frames:
             res["frames"] = frames
         convert_to_base64(res)
-        return res
+        return typeset(res)
 
     def update_xaxes(self, patch=None, selector=None, overwrite=False, row=None, col=None, **kwargs):
         return self._update_axes("x", patch, selector, overwrite, row, col, kwargs)
@@ -286,8 +333,9 @@ def _drop_none(obj, top: bool = False):
 
 
 def spec_of(data: list, layout: dict) -> dict:
-    """A figure's plotly JSON from trace dicts (each with its ``type``) and a layout dict."""
-    return {"data": [_drop_none(t) for t in data], "layout": _drop_none(layout, top=True)}
+    """A figure's plotly JSON from trace dicts (each with its ``type``) and a layout dict, its text
+    subscripted (:func:`typeset`)."""
+    return typeset({"data": [_drop_none(t) for t in data], "layout": _drop_none(layout, top=True)})
 
 
 def figure_of(spec_builder, name: str):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..i18n import tr
 from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Q, VIRIDIS, figure_of, layout_of, linear_axis, spec_of,
-                     visible_only, vline)
+                     subscripted, visible_only, vline)
 
 ENVELOPE = OKABE_ITO[2]
 BOUND_MAX = OKABE_ITO[4]
@@ -285,6 +285,7 @@ def decomposition_spec(dec, *, lang: str = "en", height: int = 280) -> dict:
     elbo = float(dec.elbo)
     ends = [0.0, elbo]
     for label, (n1, v1, c1), (n2, v2, c2) in rows:
+        label = subscripted(label)  # a category (the row's tick label), not a text property typeset() knows
         v1, v2 = float(v1), float(v2)
         ends += [v1, v1 + v2]
         data.append(dict(type="bar", y=[label], x=[v1], base=[0.0], orientation="h", marker=dict(color=c1), name=n1,

@@ -23,7 +23,7 @@ from ..em_views import EMFrames, half_step_state
 from ..i18n import tr
 from ..models import get_model
 from ._style import (ELBO, KL, LOG_P, OKABE_ITO, Figure, _common_layout, base_layout, component_colour,
-                     convert_to_base64, figure_of, layout_of, merged, spec_of, visible_only)
+                     convert_to_base64, figure_of, layout_of, merged, spec_of, typeset, visible_only)
 from .display import slider_beside_buttons
 
 NEW = OKABE_ITO[2]     # θ_new (bluish green)
@@ -590,6 +590,7 @@ class FramedFigure(Figure):
         frames, layout = getattr(self, "_raw", ([], {}))
         extra = {"frames": [dict(f) for f in frames], "layout": dict(layout)}
         convert_to_base64(extra)
+        typeset(extra)
         if extra["frames"]:
             d["frames"] = extra["frames"]
         d["layout"].update(extra["layout"])

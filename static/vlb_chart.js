@@ -142,6 +142,10 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
       click: () => (document.fullscreenElement === gd ? document.exitFullscreen() : gd.requestFullscreen())};
   }
   config.modeBarButtonsToAdd = [gd.__vlbButton, ...(config.modeBarButtonsToAdd || [])];
+  // A screen without hover (a phone, a tablet): plotly then shows its mode bar all the time, and on a chart
+  // 350 px wide it sits over the title and the legend. There the charts go without it, as plotly decides
+  // hover itself (its has-hover: matchMedia '(hover: none)'); pinching the page and the sidebar's Export stay.
+  if (!('displayModeBar' in config) && window.matchMedia('(hover: none)').matches) config.displayModeBar = false;
   if (document.fullscreenElement === gd) { layout.width = window.innerWidth; layout.height = window.innerHeight; }
   const token = (gd.__vlbToken || 0) + 1;
   gd.__vlbToken = token;

@@ -173,6 +173,22 @@ def test_a_chart_follows_its_column_and_fills_the_screen_on_request(browser, ser
         assert abs(back[0] - back[1]) <= 1 and back[2] == h, (back, h)
 
 
+MODEBARS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd => gd.offsetParent !== null)
+    .map(gd => { const bar = gd.querySelector('.modebar');
+                 return bar ? getComputedStyle(bar.querySelector('.modebar-group') || bar).opacity : 'none'; })"""
+
+
+def test_a_touch_screen_shows_the_charts_without_plotlys_mode_bar(browser, server):
+    """On a phone (no hover) plotly would show its mode bar all the time, over the title and the legend of a
+    350-px chart; there the charts have none. With a mouse it appears on hover only, as before."""
+    with _tab(browser, f"{server.url}/em", has_touch=True, is_mobile=True) as page:
+        bars = page.evaluate(MODEBARS_JS)
+        assert bars and set(bars) == {"none"}, bars
+    with _tab(browser, f"{server.url}/em") as page:
+        bars = page.evaluate(MODEBARS_JS)
+        assert bars and set(bars) == {"0"}, bars  # there, hidden until the pointer is over the chart
+
+
 def test_every_chart_has_its_accessible_name(browser, server):
     with _tab(browser, f"{server.url}/elbo_gap") as page:
         names = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))

@@ -121,3 +121,19 @@ def test_charts_ask_for_margins_that_fit(page, server, path, query):
     wait_settled(page)
     assert page.evaluate(PUSHED_JS) == []
     _no_errors(page, server)
+
+
+@pytest.mark.parametrize("path", page_paths())
+def test_nothing_runs_off_a_phones_screen(browser, server, path):
+    """At 390 × 844 px (a phone, the way students open the link): the page is no wider than the screen. What
+    is wider than its column (a wide formula, em's table of restarts) scrolls inside it, so all of it stays
+    within reach."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        _open(page, server, path)
+        widths = page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+            return [document.documentElement.scrollWidth, m.scrollWidth, window.innerWidth]; }""")
+        assert max(widths[:2]) <= widths[2], widths
+    finally:
+        ctx.close()

@@ -62,7 +62,7 @@ PROBE_JS = r"""
 
 
 def probe(browser, url: str, path: str, moves: int, rounds: int = 4, quiet_ms: int = 600) -> dict:
-    tab = Tab(browser)
+    tab = Tab(browser, height=6000)  # every chart in view: one off the screen is updated only when it comes into view
     tab.ctx.add_init_script(PROBE_JS)
     try:
         tab.open(f"{url}/{path}")

@@ -8,8 +8,14 @@ figure to ``Plotly.react``, which redraws only what changed: one draw per change
 
 What it keeps from ``st.plotly_chart``: the width of its column (it follows the column when the
 window or the sidebar changes), the figure's height, plotly's mode bar (with the PNG download
-the page configures) and a full-screen button, the accessible name (``alt``), and Streamlit's chart
-theme, which the server now applies to the spec (:func:`vizcore.figures.display.streamlit_themed`).
+the page configures; not on a screen without hover, where it would sit over the title and legend) and a
+full-screen button, the accessible name (``alt``), and Streamlit's chart theme, which the server now
+applies to the spec (:func:`vizcore.figures.display.streamlit_themed`).
+
+What it does besides: a chart drawn before and now off the screen (below the fold, in a closed expander)
+takes a new figure when it comes into view (an ``IntersectionObserver``, 100 px ahead of the edge) or when
+the page is printed, not on every move of a slider above it; only the newest figure is drawn then
+(bench/README.md, item 51). A first draw is never put off.
 
 The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly-cartesian.min.js``: plotly's
 own "cartesian" bundle of the plotly.js version the pinned ``plotly`` wheel ships, see ``static/README.md``)

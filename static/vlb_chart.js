@@ -89,9 +89,17 @@ function layoutParts(layout) {
   return parts;
 }
 
+// draw what was put off before the page is printed (a print shows every chart)
+function drawPending() {
+  for (const gd of document.querySelectorAll('div.vlb-chart')) {
+    if (gd.__vlbPending) { const draw = gd.__vlbPending; gd.__vlbPending = null; draw(); }
+  }
+}
+
 export function mount({ data, parentElement, setTriggerValue }, urls) {
   PLOTLY_URL = urls.plotly;
   THEME_URL = urls.theme;
+  if (!window.__vlbPrint) { window.__vlbPrint = true; window.addEventListener('beforeprint', drawPending); }
   const figure = figureOf(data);
   if (figure.preload) {                     // pages/_chart.preload: fetch now, draw nothing
     plotly().catch(() => {});
@@ -114,6 +122,12 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
         P.Plots.resize(gd);
     });
     gd.__vlbResize.observe(gd);
+    gd.__vlbSeen = true;                    // until the observer says otherwise
+    gd.__vlbView = new IntersectionObserver((entries) => {
+      gd.__vlbSeen = entries[entries.length - 1].isIntersecting;
+      if (gd.__vlbSeen && gd.__vlbPending) { const draw = gd.__vlbPending; gd.__vlbPending = null; draw(); }
+    }, {rootMargin: '100px 0px'});
+    gd.__vlbView.observe(gd);
     // Drawn for one theme while the page shows the other (switched since the server styled it): ask the
     // server once per switch for a rerun, which styles the charts for the theme the page now has.
     gd.__vlbCheckTheme = () => {
@@ -149,7 +163,7 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
   if (document.fullscreenElement === gd) { layout.width = window.innerWidth; layout.height = window.innerHeight; }
   const token = (gd.__vlbToken || 0) + 1;
   gd.__vlbToken = token;
-  Promise.all([plotly(), figure.template ? themes() : null]).then(
+  const draw = () => Promise.all([plotly(), figure.template ? themes() : null]).then(
     ([P, theme]) => {
       if (gd.__vlbToken !== token) return;  // a newer figure arrived while plotly.js loaded
       if (figure.template) {                // the theme the server styled the figure in, by name
@@ -177,11 +191,17 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
       });
     },
     (err) => { gd.textContent = (labels.failed || 'The chart could not be drawn: reload the page.') + ' (' + err.message + ')'; });
+  // A chart drawn before and now off the screen (below the fold, in a closed expander) is updated when it
+  // comes into view, not on every move of a slider above it: the charts in view redraw sooner, and a page of
+  // four charts on a phone redraws one. Only the newest figure is kept; a first draw is never put off.
+  if (gd._fullLayout && gd.__vlbSeen === false && !document.fullscreenElement) gd.__vlbPending = draw;
+  else { gd.__vlbPending = null; draw(); }
   return () => {
     // Streamlit calls this when the element goes; a stale render may call it while the element stays
     setTimeout(() => {
       if (gd.isConnected) return;
       gd.__vlbResize.disconnect();
+      gd.__vlbView.disconnect();
       gd.__vlbMediaQuery.removeEventListener('change', gd.__vlbMedia);
       if (window.Plotly) window.Plotly.purge(gd);
     }, 0);

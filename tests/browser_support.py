@@ -112,6 +112,24 @@ def open_page(page, url: str, timeout_ms: int = 60000):
     wait_settled(page, timeout_ms)
 
 
+def view_every_chart(page, timeout_ms: int = 15000):
+    """Scroll each chart into view in turn, and back to where the page was, until none has an update waiting.
+
+    A chart off the screen is updated when it comes into view (static/vlb_chart.js): a test that reads every
+    chart after a move brings each into view first, as a reader scrolling down the page would."""
+    at = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollTop : 0; }")
+    charts = page.locator("div.vlb-chart")
+    for i in range(charts.count()):
+        if charts.nth(i).is_visible():
+            charts.nth(i).scroll_into_view_if_needed()
+            page.wait_for_timeout(50)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('div.vlb-chart'))"
+                           ".filter(gd => gd.offsetParent !== null).every(gd => !gd.__vlbPending)",
+                           timeout=timeout_ms)
+    page.evaluate("(y) => { const m = document.querySelector('[data-testid=\"stMain\"]'); if (m) m.scrollTop = y; }", at)
+    page.wait_for_timeout(300)   # plotly draws after the promise of each update
+
+
 def press_slider(page, key: str, value: str, timeout_ms: int = 60000):
     """Press ArrowRight on the slider with key ``key`` and wait until the run has ended and the address says
     ``key=value`` (every slider is bound to the address)."""

@@ -30,8 +30,16 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(browser):
     s = Server()
+    # A fresh server runs its first session in Streamlit's legacy pages/ mode until app.py has run once (a
+    # deep link to a page as the first visit then fails in the browser): open the root first.
+    warm = browser.new_page()
+    try:
+        warm.goto(s.url + "/", wait_until="domcontentloaded")
+        warm.wait_for_selector(".js-plotly-plot >> visible=true", timeout=60000)
+    finally:
+        warm.close()
     yield s
     s.stop()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import ROOT, Server, open_page, page_paths, wait_settled
+from browser_support import ROOT, Server, open_page, page_paths, view_every_chart, wait_settled
 from test_browser_pages import server  # noqa: F401 - the same warmed-up app server (Chromium: conftest.py)
 
 pytestmark = pytest.mark.browser
@@ -130,6 +130,7 @@ def test_a_slider_move_updates_each_chart_once_in_place_as_a_fresh_load_draws_it
             page.wait_for_timeout(300)
             wait_settled(page)
         page.wait_for_timeout(500)
+        view_every_chart(page)   # a chart below the fold is updated when it comes into view, once
         after = page.evaluate(CHARTS_JS)
         assert set(after) == set(before), "the page's charts changed"
         changed = [k for k in after if after[k]["data"] != before[k]["data"]]
@@ -203,6 +204,9 @@ def test_the_charts_follow_a_theme_switch_without_a_widget_touched(browser, serv
     with _tab(browser, f"{server.url}/elbo_gap", color_scheme="light") as page:
         assert set(page.evaluate(papers)) == {LIGHT_BG.upper()}
         page.emulate_media(color_scheme="dark")   # the system switches; Streamlit follows it by default
+        page.wait_for_function(f"() => ({papers})()[0] === '{DARK_BG.upper()}'", timeout=30000)
+        wait_settled(page)
+        view_every_chart(page)   # the charts below the fold follow when they come into view
         page.wait_for_function(f"() => ({papers})().every(c => c === '{DARK_BG.upper()}')", timeout=30000)
         assert len(page.evaluate(papers)) >= 4
 
@@ -284,6 +288,7 @@ def test_a_move_of_the_shapes_alone_moves_them_without_a_redraw_as_a_fresh_load_
             page.wait_for_function("u => location.href !== u", arg=url, timeout=15000)
         wait_settled(page)
         page.wait_for_timeout(500)
+        view_every_chart(page)   # em's sawtooth and variational's heatmap are below the fold
         after = page.evaluate(DRAWN_JS)[chart]
         assert after["shapes"] != before["shapes"] and after["paths"] != before["paths"], "the shapes moved"
         assert after["data"] == before["data"]
@@ -294,4 +299,51 @@ def test_a_move_of_the_shapes_alone_moves_them_without_a_redraw_as_a_fresh_load_
         again = fresh.evaluate(DRAWN_JS)[chart]
         for what in ("shapes", "paths", "axes", "data"):
             assert after[what] == again[what], (what, after[what], again[what])
+        assert not errors, errors
+
+
+BELOW_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd => gd.offsetParent !== null
+    && gd.getBoundingClientRect().top > window.innerHeight + 150).map(gd => Array.from(gd.closest('[class*="st-key-"]')
+    .classList).find(c => c.startsWith('st-key-')))"""
+
+
+@pytest.mark.parametrize("flush", ["scroll", "print"])
+def test_a_chart_off_the_screen_is_updated_when_it_comes_into_view(browser, server, flush):
+    """Moves of elbo_gap's t leave the charts below the fold as they were drawn (no Plotly.react), while the
+    charts in view follow each move. Scrolled into view, or before the page is printed, each is drawn once,
+    with the newest figure: what a fresh load of the address draws."""
+    with _counting(browser) as (ctx, page, errors):
+        open_page(page, f"{server.url}/elbo_gap")
+        page.wait_for_selector(".st-key-eg_t input[type=range]", timeout=60000)
+        wait_settled(page)
+        page.evaluate(MARK_JS)
+        for _ in range(3):
+            url = page.url
+            page.locator(".st-key-eg_t input[type=range]").focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("u => location.href !== u", arg=url, timeout=15000)
+            wait_settled(page)
+        page.wait_for_timeout(500)
+        below = page.evaluate(BELOW_JS)
+        moved = page.evaluate(CHARTS_JS)
+        assert below and len(below) < len(moved), (below, list(moved))
+        for k, c in moved.items():
+            if k in below:
+                assert c["reacts"] == 0, f"{k}: drawn off the screen"
+            else:
+                assert c["reacts"] >= 1, f"{k}: in view, not updated"
+        if flush == "scroll":
+            view_every_chart(page)
+        else:
+            page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+            page.wait_for_timeout(800)
+        after = page.evaluate(CHARTS_JS)
+        fresh = ctx.new_page()
+        open_page(fresh, page.url)
+        view_every_chart(fresh)
+        again = fresh.evaluate(CHARTS_JS)
+        for k in below:
+            assert after[k]["reacts"] == 1, f"{k}: drawn {after[k]['reacts']} times on coming into view"
+            assert after[k]["svg"] == "kept", f"{k}: plotted anew instead of updated"
+            assert after[k]["data"] == again[k]["data"] != moved[k]["data"], k
         assert not errors, errors

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import FORMULAS_JS, assert_no_errors, open_page, press_slider, rerun_requests, wait_settled
+from browser_support import (FORMULAS_JS, assert_no_errors, open_page, press_slider, rerun_requests, view_every_chart,
+                             wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -78,6 +79,7 @@ def test_moving_the_q_slider_redraws_the_heatmap(page, server):
     wait_settled(page, 60000)
     page.wait_for_function(f"(before) => JSON.stringify(({CHART_DATA_JS})()) !== JSON.stringify(before)",
                            arg=before, timeout=30000)
+    view_every_chart(page)   # a chart below the fold is updated when it comes into view
     after = page.evaluate(CHART_DATA_JS)
     changed = sum(a != b for a, b in zip(before, after))
     assert changed >= 3            # the bar, the densities, the heatmap's circle (and the SGA run from q)
@@ -123,6 +125,7 @@ def test_q_reruns_its_tab_alone_and_the_address_follows(page, server):
     wait_settled(page, 60000)
     page.wait_for_function("() => new URLSearchParams(location.search).get('vi_q_m') === '0.51'", timeout=15000)
     assert sent and all(sent), f"a q move asked for a whole-page run: {sent}"
+    view_every_chart(page)
     after = page.evaluate(CHART_DATA_JS)
     assert sum(a != b for a, b in zip(before, after)) >= 3     # the bar, the densities, the heatmap's circle
 
@@ -156,6 +159,7 @@ def test_the_model_sliders_rerun_everything_below_the_introduction_alone(page, s
     assert len(after) == len(formulas)
     assert after[0] == formulas[0]                    # log p(x) = L(q) + KL(q || p(z|x)), above the fragment
     assert after[1] != formulas[1]                    # the model and its data: four counts now
+    view_every_chart(page)
     assert page.evaluate(CHART_DATA_JS) != charts
     assert page.locator("h1").count() == 1
 

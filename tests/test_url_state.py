@@ -353,6 +353,8 @@ SCENARIOS = {
 
 
 def _snapshot(page):
+    from browser_support import view_every_chart
+    view_every_chart(page)   # a chart below the fold is updated when it comes into view
     return page.evaluate(WIDGETS_JS), page.evaluate(CHARTS_JS)
 
 

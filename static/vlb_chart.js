@@ -89,17 +89,20 @@ function layoutParts(layout) {
   return parts;
 }
 
-// draw what was put off before the page is printed (a print shows every chart)
-function drawPending() {
-  for (const gd of document.querySelectorAll('div.vlb-chart')) {
-    if (gd.__vlbPending) { const draw = gd.__vlbPending; gd.__vlbPending = null; draw(); }
-  }
+// draw the figure a chart was handed while out of view, if any
+function drawPending(gd) {
+  if (gd.__vlbPending) { const draw = gd.__vlbPending; gd.__vlbPending = null; draw(); }
+}
+
+// before the page is printed: a print shows every chart
+function drawAllPending() {
+  for (const gd of document.querySelectorAll('div.vlb-chart')) drawPending(gd);
 }
 
 export function mount({ data, parentElement, setTriggerValue }, urls) {
   PLOTLY_URL = urls.plotly;
   THEME_URL = urls.theme;
-  if (!window.__vlbPrint) { window.__vlbPrint = true; window.addEventListener('beforeprint', drawPending); }
+  if (!window.__vlbPrint) { window.__vlbPrint = true; window.addEventListener('beforeprint', drawAllPending); }
   const figure = figureOf(data);
   if (figure.preload) {                     // pages/_chart.preload: fetch now, draw nothing
     plotly().catch(() => {});
@@ -125,7 +128,7 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
     gd.__vlbSeen = true;                    // until the observer says otherwise
     gd.__vlbView = new IntersectionObserver((entries) => {
       gd.__vlbSeen = entries[entries.length - 1].isIntersecting;
-      if (gd.__vlbSeen && gd.__vlbPending) { const draw = gd.__vlbPending; gd.__vlbPending = null; draw(); }
+      if (gd.__vlbSeen) drawPending(gd);
     }, {rootMargin: '100px 0px'});
     gd.__vlbView.observe(gd);
     // Drawn for one theme while the page shows the other (switched since the server styled it): ask the

@@ -30,6 +30,9 @@ import re
 import numpy as np
 
 _TYPED = ("dtype", "bdata")
+# Notation written with an underscore ("θ_old", "x_n", "σ²_k") where plotly's <sub> belongs: found independently
+# of vizcore.figures._style.subscripted's own pattern (tests/test_figure_style.py, tests/test_browser_pages.py).
+NOTATION_UNDERSCORE = re.compile(r"[\u0370-\u03ff′²]_|(?<![A-Za-z])[A-Za-z]_(?![A-Za-z]{2})")
 
 
 def decode(v) -> np.ndarray:

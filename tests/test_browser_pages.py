@@ -2,11 +2,10 @@
 redraws a chart, and no exception or console error appears."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from browser_support import Server, page_paths, wait_settled
+from plotly_checks import NOTATION_UNDERSCORE
 
 pytestmark = pytest.mark.browser
 
@@ -14,8 +13,6 @@ CHART_DATA_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')
     .map(el => JSON.stringify((el.data || []).map(t => [t.x, t.y, t.z])))"""
 # every text plotly drew (legends, titles, axes, annotations, bar labels), as the reader sees it
 SVG_TEXT_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot svg text')).map(t => t.textContent)"""
-# notation written with an underscore ("θ_old", "x_n", "σ²_k") instead of plotly's <sub>
-NOTATION_UNDERSCORE = re.compile(r"[\u0370-\u03ff′²]_|(?<![A-Za-z])[A-Za-z]_(?![A-Za-z]{2})")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +50,8 @@ def test_page_opens_and_draws(page, server, path):
     assert any(c not in ("[]", "") for c in charts)
     texts = page.evaluate(SVG_TEXT_JS)
     assert texts, f"no text drawn in the charts of {path}"
-    assert not [t for t in texts if NOTATION_UNDERSCORE.search(t)], [t for t in texts if NOTATION_UNDERSCORE.search(t)]
+    underscored = [t for t in texts if NOTATION_UNDERSCORE.search(t)]
+    assert not underscored, underscored
     _no_errors(page, server)
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
+from plotly_checks import NOTATION_UNDERSCORE
 from vizcore.figures import _style
 from vizcore.figures import catalog
 from vizcore.figures._style import Figure, base_layout
@@ -180,8 +181,6 @@ def test_typeset_touches_only_what_plotly_draws_as_text():
     assert spec["frames"][0] == {"name": "a_b", "layout": {"title": {"text": "q<sub>t</sub>"}}}
 
 
-# notation written with an underscore, found independently of vizcore's own pattern
-NOTATION_UNDERSCORE = __import__("re").compile(r"[\u0370-\u03ff′²]_|(?<![A-Za-z])[A-Za-z]_(?![A-Za-z]{2})")
 _TEXT_KEYS = ("name", "text", "title", "hovertemplate", "label", "prefix", "ticktext")
 
 

@@ -322,20 +322,23 @@ def merged(base: dict, update: dict) -> dict:
     return out
 
 
-def _drop_none(obj, top: bool = False):
+def _drop_none(obj, top: bool = False, key: str | None = None):
     """Dict entries that are None left out, at any depth (plotly leaves an unset property out), and the
-    layout's axes when nothing was set on them."""
+    layout's axes when nothing was set on them; in the same walk, the drawn text subscripted (as :func:`typeset`)."""
     if isinstance(obj, dict):
-        return {k: _drop_none(v) for k, v in obj.items() if v is not None and not (top and v == {} and k in ("xaxis", "yaxis"))}
+        return {k: _drop_none(v, key=k) for k, v in obj.items()
+                if v is not None and not (top and v == {} and k in ("xaxis", "yaxis"))}
     if isinstance(obj, list):
-        return [_drop_none(v) for v in obj]
+        return [_drop_none(v, key=key) for v in obj]
+    if isinstance(obj, str) and key in _TEXT_KEYS and "_" in obj:
+        return subscripted(obj)
     return obj
 
 
 def spec_of(data: list, layout: dict) -> dict:
     """A figure's plotly JSON from trace dicts (each with its ``type``) and a layout dict, its text
     subscripted (:func:`typeset`)."""
-    return typeset({"data": [_drop_none(t) for t in data], "layout": _drop_none(layout, top=True)})
+    return {"data": [_drop_none(t) for t in data], "layout": _drop_none(layout, top=True)}
 
 
 def figure_of(spec_builder, name: str):

@@ -146,10 +146,121 @@ def test_log_marginal_batch_equals_per_point(model, name, values, monkeypatch):
     np.testing.assert_allclose(full, expected, rtol=1e-12)
     # force many small chunks: same numbers
     monkeypatch.setattr(vv, "CHUNK_ELEMENTS", 3 * len(x))
+    monkeypatch.setattr(vv, "TWO_TERM_CHUNK", 3 * len(x))
     np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
     # blocks smaller than one θ: the data in blocks of rows, summed
     monkeypatch.setattr(vv, "CHUNK_ELEMENTS", 50)
+    monkeypatch.setattr(vv, "TWO_TERM_CHUNK", 50)
     np.testing.assert_allclose(vc.log_marginal_batch(m, x, b), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,values", [("means[0]", np.linspace(40, 90, 31)),
+                                         ("variances[0]", np.geomspace(0.5, 400, 29))])
+def test_a_1d_mixtures_curve_exponent_in_three_passes_against_scipy(name, values, monkeypatch):
+    """Along a mean or a variance, GaussianMixture1D.log_joint_minus rewrites the exponent
+    log π + log N(x_n | μ_g, σ²_g) − b_n so that it takes three passes: the same numbers as scipy's
+    normal log density, and it does not hand the curve to the base method."""
+    from scipy.stats import norm
+
+    m, x, p = _case("gmm1d")
+    one = vc.vary(m, m.make_params(weights=[.3, .7], means=[55, 80], variances=[25, 36]), name, values)
+    one = m.Params(**{n: getattr(one, n)[:, :1] for n in m.param_names})
+    b = np.random.default_rng(3).normal(-5.0, 2.0, x.size)
+    want = np.log(0.3) + norm.logpdf(x[None, :], one.means, np.sqrt(one.variances)) - b
+    monkeypatch.setattr(vc.models.Model, "log_joint_minus", lambda *a: pytest.fail("took the base method"))
+    got = m.log_joint_minus(x, one, b)
+    assert got.shape == (values.size, x.size)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_1d_mixtures_other_batches_take_the_base_exponent():
+    """A batch that moves two fields at once (a line through θ space), or a variance of 0, is not a curve
+    the rewrite covers: the base method's log_joint − b, with its conventions (NaN for a negative variance)."""
+    m, x, _ = _case("gmm1d")
+    b = np.linspace(-3.0, -1.0, x.size)
+    line = m.Params(weights=np.full((4, 1), .4), means=np.linspace(50, 60, 4)[:, None],
+                    variances=np.linspace(20, 30, 4)[:, None])
+    np.testing.assert_allclose(m.log_joint_minus(x, line, b), m.log_joint(x, line)[..., 0] - b, rtol=1e-14)
+    bad = m.Params(weights=np.full((3, 1), .4), means=np.full((3, 1), 55.0), variances=np.array([[0.0], [-1.0], [25.0]]))
+    with np.errstate(all="ignore"):
+        got, want = m.log_joint_minus(x, bad, b), m.log_joint(x, bad)[..., 0] - b
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[2]))
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-14)
+
+
+def test_sum_of_log_one_plus_exp_against_numpy_with_the_edge_conventions():
+    """Σ_n log(1 + e^t_n) per row, in blocks of products while e^t cannot overflow and entry by entry when
+    it can: numpy's logaddexp(0, t) summed, with +∞, −∞ and NaN where it gives them."""
+    rng = np.random.default_rng(5)
+    t = rng.normal(scale=40.0, size=(6, 500))
+    want = np.logaddexp(0.0, t).sum(-1)
+    np.testing.assert_allclose(vv._sum_log1p_exp(t.copy()), want, rtol=1e-13)
+    t[1, 7] = 705.0         # e^t overflows: the per-entry form
+    t[2, :] = -np.inf       # the moving term impossible everywhere: log 1 = 0
+    t[3, 9] = np.nan
+    t[4, 2] = np.inf
+    t[5, :] = -800.0        # 1 + e^t rounds to 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.logaddexp(0.0, t).sum(-1)
+    got = vv._sum_log1p_exp(t.copy())
+    assert got[2] == 0.0 and got[5] == 0.0 and np.isnan(got[3]) and got[4] == np.inf
+    ok = np.isfinite(want)
+    assert ok.sum() == 4
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-13)
+
+
+@pytest.mark.parametrize("model", ["gmm1d", "gmm2d", "coins"])
+def test_a_weights_curve_without_exps_equals_theta_by_theta(model, monkeypatch):
+    """A batch that moves only the weights is summed from each component's density computed once
+    (a matrix product per block, no exp), including weights at 0 and 1, a weight tiny enough that the other
+    component's underflowed density would count, an invalid θ, and a point no component explains."""
+    m, x, p = _case(model)
+    name = "weights[1]" if model == "gmm2d" else "weights[0]"
+    values = np.array([0.0, 1e-300, 1e-12, 0.2, 0.5, 0.9, 1.0 - 1e-12, 1.0, 0.5])
+    b = vc.vary(m, p, name, values)
+    with np.errstate(all="ignore"):
+        want = np.array([vc.log_marginal(m, x, q) for q in _batch_list(m, b)])
+    w = np.array(b.weights)
+    w[-1] = np.nan  # an invalid θ
+    b = b.replace(weights=w)
+    want[-1] = np.nan
+    calls = []
+    real = vv._weights_curve
+    monkeypatch.setattr(vv, "_weights_curve", lambda *a: calls.append(1) or real(*a))
+    with np.errstate(all="ignore"):
+        got = vc.log_marginal_batch(m, x, b)
+    assert calls
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got[np.isinf(want)], want[np.isinf(want)])
+    ok = np.isfinite(want)
+    assert ok.sum() >= 6
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12)
+    if model == "gmm1d":  # a datum that no component explains: −∞ for every θ
+        with np.errstate(all="ignore"):
+            far = np.append(x, 1e200)
+            got = vc.log_marginal_batch(m, far, b)
+        assert np.all(np.isneginf(got[:-1])) and np.isnan(got[-1])
+
+
+def test_a_mean_curve_through_a_point_the_still_components_cannot_explain():
+    """A datum that the component held still gives density 0 (its squared distance overflows) while the
+    moving one explains it at one grid value: log p is finite there and −∞ elsewhere, as θ by θ, and an
+    invalid θ on the same curve is NaN."""
+    m = vc.get_model("gmm1d")
+    x = np.array([0.0, 0.1, 1e200])
+    p = m.make_params(weights=[.5, .5], means=[0.0, 1.0], variances=[1.0, 1.0])
+    b = vc.vary(m, p, "means[1]", [1e200, 0.5, 2.0, 3.0])
+    means = np.array(b.means)
+    means[3, 1] = np.nan
+    b = m.Params(weights=b.weights, means=means, variances=b.variances)
+    with np.errstate(all="ignore"):
+        got = vc.log_marginal_batch(m, x, b)
+        want = [vc.log_marginal(m, x, q) for q in _batch_list(m, b)[:3]]
+    assert np.isnan(got[3])
+    assert np.isfinite(got[0]) and np.all(np.isneginf(got[1:3]))
+    np.testing.assert_array_equal(np.isneginf(got[:3]), np.isneginf(want))
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-13)
 
 
 def test_two_term_log_sum_against_scipy_with_the_edge_conventions():

@@ -138,6 +138,15 @@ class Model:
         """log p(x_n, z_n = k | θ) with all constants kept, shape (..., N, K)."""
         raise NotImplementedError
 
+    def log_joint_minus(self, x, params, b):
+        """log p(x_n, z_n = 1 | θ_g) − b_n, shape (G, N), for a batch of one-component parameters (G, 1).
+
+        The exponent of a two-term sum e^(b_n) (1 + e^(·)): log p(X|θ) along a curve that moves one
+        component, with ``b`` the log density of the components held still
+        (:func:`~vizcore.views.log_marginal_batch`). A model may compute it in fewer array passes.
+        """
+        return self.log_joint(x, params)[..., 0] - b
+
     def expected_stats(self, x, resp) -> dict:
         """Expected sufficient statistics of q(z) = resp, the hand-off from E to M."""
         raise NotImplementedError
@@ -359,6 +368,33 @@ class GaussianMixture1D(Model):
                 o *= -0.5
                 o += const[..., k, None]
         return np.moveaxis(out, 0, -1)
+
+    def log_joint_minus(self, x, params, b):
+        """The base method's values in three passes over the (G, N) array instead of six, for the curves
+        the pages draw: along a mean, −(x_n s − μ_g s)² + (c − b_n) with s = √(1/2σ²); along a variance,
+        −(x_n − μ)² · 1/(2σ²_g) + (c_g − b_n); c = log π − ½ log 2πσ². Anything else (a weight, a line
+        through θ space, a value that is not a valid parameter) takes the base method."""
+        mu, var, w = (np.asarray(a)[..., 0] for a in (params.means, params.variances, params.weights))
+        if mu.ndim == 1 and mu.size:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                same_w = bool(np.all(w == w[0]))
+                if same_w and np.all(var == var[0]):  # a curve of the mean
+                    s = np.sqrt(0.5 / var[0])
+                    c = np.log(w[0]) - 0.5 * (LOG_2PI + np.log(var[0]))
+                    if np.isfinite(s) and s > 0 and np.isfinite(c):
+                        out = np.subtract.outer(mu * s, x * s)
+                        np.square(out, out=out)
+                        np.subtract(c - b, out, out=out)
+                        return out
+                if same_w and np.all(mu == mu[0]):  # a curve of the variance
+                    h = 0.5 / var
+                    if np.all(np.isfinite(h)):
+                        c = np.log(w) - 0.5 * (LOG_2PI + np.log(var))
+                        out = np.multiply.outer(h, -np.square(x - mu[0]))
+                        out += c[:, None]
+                        out -= b
+                        return out
+        return super().log_joint_minus(x, params, b)
 
     def expected_stats(self, x, resp):
         c = float(np.mean(x))

@@ -30,6 +30,10 @@ from .inference import _entropy, _log_posterior, _model, _params, logsumexp_last
 # (Before that sum, with more temporaries per block: 27 ms at 16,000, 80 ms at 24,000, 145 ms in
 # blocks of 2,000,000.) bench/README.md, eighth session.
 CHUNK_ELEMENTS = 24_000
+# The same for a curve that moves one component (:func:`_one_moving`), whose blocks hold a single
+# (θ, N) array: a 300-point curve at N = 10,000 took 10.0 ms in blocks of 24,000, 8.7 at 48,000, 8.1 at
+# 100,000 and 9.2 at 400,000 (2 MB of L2 per core; bench/README.md, item 52).
+TWO_TERM_CHUNK = 100_000
 # At most this many (distinct component value × N) log densities are tabulated for a plane (32 MB).
 PER_COMPONENT_ELEMENTS = 4_000_000
 
@@ -136,12 +140,17 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
     mean or variance) are summed once, and each θ_g adds only the components it moves: the same
     sums, about half the work for two components. Over a plane whose axes move two different
     components, each component's log density is computed once per value it takes (side + side
-    values, not side × side) and the grid adds them (:func:`_per_component`, :func:`_combine`).
+    values, not side × side) and the grid adds them (:func:`_per_component`, :func:`_combine`). A curve that
+    moves one component is summed from ``model.log_joint_minus`` (:func:`_one_moving`), and one that moves
+    only the weights from each component's density computed once (:func:`_weights_curve`).
     """
     model = _model(model)
     x = model.validate_data(x)
     g = batch_size(model, batch)
     names = model.param_names
+    if "weights" in names and g > 1 and all(np.all(getattr(batch, n) == getattr(batch, n)[:1]) for n in names
+                                            if n != "weights"):
+        return _weights_curve(model, x, batch, g)  # only the weights move: a weight's curve
     moving = _moving_components(model, batch)
     rest = None
     if moving is not None and 0 < moving.sum() < moving.size:
@@ -153,6 +162,14 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
         per = _per_component(model, x, batch, g)
         if per is not None:  # a plane over two components: each component's few values, combined
             return _combine(per, rest, g, len(x))
+        if rest is not None and batch.weights.shape[-1] == 1:  # a curve that moves one component
+            return _one_moving(model, x, batch, rest, g)
+    return _general(model, x, batch, rest, g)
+
+
+def _general(model, x, batch, rest, g: int) -> np.ndarray:
+    """log p(X|θ_g) from ``model.log_joint`` in blocks of :data:`CHUNK_ELEMENTS` (+ e^rest_n)."""
+    names = model.param_names
     k = model.n_latent(x) or batch.weights.shape[-1]
     rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
     step = max(1, CHUNK_ELEMENTS // (rows * k))
@@ -164,6 +181,94 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
                 lj = model.log_joint(x[r:r + rows], sub)
                 out[s:s + step] += _log_sum_rows(lj, None if rest is None else rest[r:r + rows])
     return out
+
+
+def _one_moving(model, x, batch, rest, g: int) -> np.ndarray:
+    """log p(X|θ_g) = Σ_n [b_n + log(1 + e^(a_gn − b_n))] along a curve that moves one component: a_gn its
+    log joint, b_n = ``rest`` that of the components held still. The exponent comes from
+    ``model.log_joint_minus`` (three array passes for a 1-D mixture's mean or variance) and the sum from
+    :func:`_sum_log1p_exp`: the same terms as :func:`_log_add_rows`, without its max, min and shift
+    (bench/README.md, item 52). A θ_g whose sum is not finite (a point impossible under the components held
+    still, an invalid θ) is summed again by :func:`_general`, whose conventions (−∞, NaN) it then has.
+    """
+    names = model.param_names
+    n = len(x)
+    rows = min(n, TWO_TERM_CHUNK)
+    step = max(1, TWO_TERM_CHUNK // rows)
+    out = np.zeros(g)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for r in range(0, n, rows):
+            b = rest[r:r + rows]
+            base = b.sum()
+            for s in range(0, g, step):
+                sub = model.Params(**{nm: getattr(batch, nm)[s:s + step] for nm in names})
+                out[s:s + step] += base + _sum_log1p_exp(model.log_joint_minus(x[r:r + rows], sub, b))
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        sub = model.Params(**{nm: getattr(batch, nm)[bad] for nm in names})
+        out[bad] = _general(model, x, sub, rest, bad.size)
+    return out
+
+
+def _weights_curve(model, x, batch, g: int) -> np.ndarray:
+    """log p(X|θ_g) for a batch that moves only the mixture weights: Σ_n [m_n + log Σ_k w_gk E_nk].
+
+    Each component's log density d_nk = log p(x_n | z_n = k) is computed once, at the uniform weights
+    (log p(x_n, z_n = k) − log(1/K)), with m_n = max_k d_nk and E_nk = e^(d_nk − m_n) ∈ [0, 1]. Then every
+    θ_g costs a K-term product with the weights (one matrix product for the whole block) and a log per
+    block of numbers (:func:`~vizcore.inference.sum_log`), no exp: 38 → 8 ms for a 300-point curve of a
+    weight at N = 10,000 (bench/README.md, item 52). Σ_k w_gk E_nk ≥ min_k w_gk, the weight of the
+    component whose E_nk = 1, so dividing by it puts the numbers in [1, 1/min_k w_gk]; a θ_g whose smallest
+    weight is below :data:`_TINY` (an E that underflowed might then count), or a point no component
+    explains, is summed by :func:`_general` instead.
+    """
+    names = model.param_names
+    w = np.asarray(batch.weights, dtype=float)
+    k = w.shape[-1]
+    first = model.Params(**{n: (np.full(k, 1.0 / k) if n == "weights" else getattr(batch, n)[0]) for n in names})
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        d = model.log_joint(x, first) - np.log(1.0 / k)  # (N, K)
+        m = d.max(-1)
+        e = np.exp(d - m[:, None])
+    wmin = w.min(-1)
+    ok = np.isfinite(w).all(-1) & (wmin >= _TINY) & (w.sum(-1) <= 1.0 + 1e-9) & bool(np.isfinite(m).all())
+    out = np.empty(g)
+    rows = np.flatnonzero(ok)
+    step = max(1, TWO_TERM_CHUNK // len(x))
+    base = float(m.sum())
+    for s in range(0, rows.size, step):
+        r = rows[s:s + step]
+        y = w[r] @ e.T  # (S, N)
+        y /= wmin[r, None]
+        out[r] = sum_log(y, float(1.0 / wmin[r].min()) * (1.0 + 1e-9)) + len(x) * np.log(wmin[r]) + base
+    rest_of = np.flatnonzero(~ok)
+    if rest_of.size:
+        sub = model.Params(**{n: getattr(batch, n)[rest_of] for n in names})
+        out[rest_of] = _general(model, x, sub, None, rest_of.size)
+    return out
+
+
+def _sum_log1p_exp(t) -> np.ndarray:
+    """Σ_n log(1 + e^t_n) for each row of t (S, N); t is overwritten.
+
+    While e^t cannot overflow (t ≤ 700 everywhere), each 1 + e^t lies in [1, 1 + e^max(t)] and
+    :func:`~vizcore.inference.sum_log` takes one log per block of them; otherwise, per entry,
+    log(1 + e^t) = max(t, 0) + log(1 + e^−|t|).
+    """
+    top = t.max() if t.size else 0.0
+    if top <= _EXP_SAFE:
+        np.exp(t, out=t)
+        t += 1.0
+        return sum_log(t, 1.0 + float(np.exp(top)))
+    hi = np.maximum(t, 0.0).sum(-1)
+    np.abs(t, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    t += 1.0
+    return sum_log(t, 2.0) + hi
+
+
+_EXP_SAFE = 700.0  # e^700 ≈ 1e304: below the largest double, with room for the 1 added
 
 
 def _log_sum_rows(lj, extra) -> np.ndarray:

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT
 
 import vizcore as vc
+from browser_support import view_every_chart
 from plotly_checks import charts as charts_of  # noqa: E402
 
 # ---- AppTest ---------------------------------------------------------------------------------------
@@ -353,7 +354,6 @@ SCENARIOS = {
 
 
 def _snapshot(page):
-    from browser_support import view_every_chart
     view_every_chart(page)   # a chart below the fold is updated when it comes into view
     return page.evaluate(WIDGETS_JS), page.evaluate(CHARTS_JS)
 

@@ -114,8 +114,12 @@ def batch_size(model, batch) -> int:
 
 def take(model, batch, i: int):
     """The i-th parameter vector of a batch, as ordinary parameters."""
-    model = _model(model)
-    return model.Params(**{n: getattr(batch, n)[i] for n in model.param_names})
+    return _rows(_model(model), batch, i)
+
+
+def _rows(model, batch, index):
+    """The batch's parameters at ``index`` (an integer, a slice or an array of positions) of its first axis."""
+    return model.Params(**{n: getattr(batch, n)[index] for n in model.param_names})
 
 
 # ---- values over a batch ---------------------------------------------------------------
@@ -169,14 +173,13 @@ def log_marginal_batch(model, x, batch) -> np.ndarray:
 
 def _general(model, x, batch, rest, g: int) -> np.ndarray:
     """log p(X|θ_g) from ``model.log_joint`` in blocks of :data:`CHUNK_ELEMENTS` (+ e^rest_n)."""
-    names = model.param_names
     k = model.n_latent(x) or batch.weights.shape[-1]
     rows = max(1, min(len(x), CHUNK_ELEMENTS // k))  # large N: blocks of rows too, summed
     step = max(1, CHUNK_ELEMENTS // (rows * k))
     out = np.zeros(g)
     with np.errstate(invalid="ignore"):
         for s in range(0, g, step):
-            sub = model.Params(**{n: getattr(batch, n)[s:s + step] for n in names})
+            sub = _rows(model, batch, slice(s, s + step))
             for r in range(0, len(x), rows):
                 lj = model.log_joint(x[r:r + rows], sub)
                 out[s:s + step] += _log_sum_rows(lj, None if rest is None else rest[r:r + rows])
@@ -191,7 +194,6 @@ def _one_moving(model, x, batch, rest, g: int) -> np.ndarray:
     (bench/README.md, item 52). A θ_g whose sum is not finite (a point impossible under the components held
     still, an invalid θ) is summed again by :func:`_general`, whose conventions (−∞, NaN) it then has.
     """
-    names = model.param_names
     n = len(x)
     rows = min(n, TWO_TERM_CHUNK)
     step = max(1, TWO_TERM_CHUNK // rows)
@@ -201,12 +203,11 @@ def _one_moving(model, x, batch, rest, g: int) -> np.ndarray:
             b = rest[r:r + rows]
             base = b.sum()
             for s in range(0, g, step):
-                sub = model.Params(**{nm: getattr(batch, nm)[s:s + step] for nm in names})
+                sub = _rows(model, batch, slice(s, s + step))
                 out[s:s + step] += base + _sum_log1p_exp(model.log_joint_minus(x[r:r + rows], sub, b))
     bad = np.flatnonzero(~np.isfinite(out))
     if bad.size:
-        sub = model.Params(**{nm: getattr(batch, nm)[bad] for nm in names})
-        out[bad] = _general(model, x, sub, rest, bad.size)
+        out[bad] = _general(model, x, _rows(model, batch, bad), rest, bad.size)
     return out
 
 
@@ -243,8 +244,7 @@ def _weights_curve(model, x, batch, g: int) -> np.ndarray:
         out[r] = sum_log(y, float(1.0 / wmin[r].min()) * (1.0 + 1e-9)) + len(x) * np.log(wmin[r]) + base
     rest_of = np.flatnonzero(~ok)
     if rest_of.size:
-        sub = model.Params(**{n: getattr(batch, n)[rest_of] for n in names})
-        out[rest_of] = _general(model, x, sub, None, rest_of.size)
+        out[rest_of] = _general(model, x, _rows(model, batch, rest_of), None, rest_of.size)
     return out
 
 
@@ -252,20 +252,15 @@ def _sum_log1p_exp(t) -> np.ndarray:
     """Σ_n log(1 + e^t_n) for each row of t (S, N); t is overwritten.
 
     While e^t cannot overflow (t ≤ 700 everywhere), each 1 + e^t lies in [1, 1 + e^max(t)] and
-    :func:`~vizcore.inference.sum_log` takes one log per block of them; otherwise, per entry,
-    log(1 + e^t) = max(t, 0) + log(1 + e^−|t|).
+    :func:`~vizcore.inference.sum_log` takes one log per block of them; otherwise it is the two-term sum
+    log(e^t + e^0) of :func:`_log_add_rows`.
     """
     top = t.max() if t.size else 0.0
     if top <= _EXP_SAFE:
         np.exp(t, out=t)
         t += 1.0
         return sum_log(t, 1.0 + float(np.exp(top)))
-    hi = np.maximum(t, 0.0).sum(-1)
-    np.abs(t, out=t)
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    t += 1.0
-    return sum_log(t, 2.0) + hi
+    return _log_add_rows(t[..., None], np.zeros(t.shape[-1]))
 
 
 _EXP_SAFE = 700.0  # e^700 ≈ 1e304: below the largest double, with room for the 1 added
@@ -306,7 +301,7 @@ def _per_component(model, x, batch, g: int):
         step = max(1, CHUNK_ELEMENTS // len(x))
         with np.errstate(invalid="ignore"):
             for s in range(0, first.size, step):
-                sub = model.Params(**{n: getattr(one, n)[s:s + step] for n in names})
+                sub = _rows(model, one, slice(s, s + step))
                 table[s:s + step] = model.log_joint(x, sub)[..., 0]
         out.append((table, index))
     return out

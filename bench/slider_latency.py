@@ -43,7 +43,7 @@ def main(argv=None) -> int:
             return 2
         ms = {k: [] for k in chosen}
         parts = {k: [] for k in chosen}
-        bare_ms = []
+        bare_ms, bare_parts = [], []
         for _ in range(args.rounds):
             for k in chosen:
                 r = page.press(k, args.quiet_ms)
@@ -54,10 +54,14 @@ def main(argv=None) -> int:
             r = ref.press(0, args.quiet_ms)
             if r:
                 bare_ms.append(r[0])
+                if r[2]:
+                    bare_parts.append(r[2])
         browser.close()
     ref_median = statistics.median(bare_ms)
     print(f"{args.page}, {args.rounds} rounds; bare app median {ref_median:.0f} ms")
     print("slider  median   ratio   send/server/draw")
+    split = "/".join(f"{statistics.median(p[i] for p in bare_parts):.0f}" for i in range(3)) if bare_parts else "-"
+    print(f"{'bare':>6}  {ref_median:4.0f} ms  {1:5.2f}   {split} ms")
     for k in chosen:
         med = statistics.median(ms[k]) if ms[k] else float("nan")
         split = "/".join(f"{statistics.median(p[i] for p in parts[k]):.0f}" for i in range(3)) if parts[k] else "-"

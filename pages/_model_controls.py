@@ -35,7 +35,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import fail, t
+from pages._common import cache_data, fail, t
 from pages._guards import escape_markdown, parse_upload, safe_name
 from vizcore import teaching
 
@@ -217,7 +217,7 @@ def _params_from_values(model_name: str, k, vals: dict[str, float]):
 
 
 # ---- data --------------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def _synthetic(model_name: str, k: int | None, n: int, seed: int):
     model = vc.get_model(model_name)
     truth = teaching.synthetic_truth(model, k or 1)
@@ -227,13 +227,13 @@ def _synthetic(model_name: str, k: int | None, n: int, seed: int):
     return model.sample(truth, n, rng)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16)
 def _reference_sample(model_name: str, k: int | None):
     """A fixed large sample from θ*: slider ranges and defaults for synthetic data do not move with the seed."""
     return _synthetic(model_name, k, 1000 if model_name != "coins" else 100, 0)[0]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16)
 def _read_upload(raw: bytes, model_name: str):
     """(data, None) or (None, a message saying what is wrong and how to fix it); see pages/_guards.py."""
     return parse_upload(raw, model_name)
@@ -269,7 +269,7 @@ def _uploaded_data(prefix: str, model_name: str, up):
     return kept[1]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64)
 def _defaults(model_name: str, data_key: str, k: int | None, x_ref) -> dict[str, float]:
     preset = PRESETS.get((model_name, data_key, k))
     model = vc.get_model(model_name)

@@ -234,6 +234,43 @@ def test_a_page_function_is_decorated_once_per_compiled_code(monkeypatch):
     assert len(made) == 5
 
 
+PAGE_BY_NAME = '''
+from pages._common import cache_data
+
+@cache_data(show_spinner=False)
+def scaled(a, b, *, unit=1):
+    CALLS.append((a, b, unit))
+    return a * b * unit
+'''
+
+
+def test_a_cached_page_function_takes_its_arguments_by_name(monkeypatch):
+    """``pages._common.by_keyword``: Streamlit looks up a positional argument's name with
+    ``inspect.signature`` on every call; by name it does not, and the key (hence the entry) is the same
+    however the arguments came. Mistakes in a call still raise as a plain call would."""
+    import inspect
+
+    from pages import _common
+    monkeypatch.setattr(_common, "_DECORATED", {})
+    g = {"CALLS": []}
+    exec(compile(PAGE_BY_NAME, "/virtual/page_by_name.py", "exec"), g)
+    scaled = g["scaled"]
+    looked_up = []
+    real = inspect.signature
+    monkeypatch.setattr(inspect, "signature",
+                        lambda obj, *a, **k: (looked_up.append(obj), real(obj, *a, **k))[1])
+    assert scaled(2, 3) == scaled(2, b=3) == scaled(a=2, b=3) == scaled(b=3, a=2) == 6
+    assert g["CALLS"] == [(2, 3, 1)]  # one entry for all four
+    assert scaled(2, 3, unit=10) == 60 and g["CALLS"][-1] == (2, 3, 10)
+    assert scaled.__wrapped__ not in looked_up
+    with pytest.raises(TypeError):
+        scaled(1, 2, 3)
+    with pytest.raises(TypeError):
+        scaled(1, a=2)
+    scaled.clear()
+    assert scaled(2, 3) == 6 and g["CALLS"][-1] == (2, 3, 1) and len(g["CALLS"]) == 3
+
+
 def test_an_object_shared_by_many_specs_is_not_counted_in_each():
     from vizcore.figures._style import finished
     from vizcore.figures.bounds import evidence_bar_figure, evidence_bar_spec

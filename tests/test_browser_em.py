@@ -235,6 +235,8 @@ def test_the_frame_slider_starts_clear_of_play_and_pause(browser, server, query,
         assert c["grip"]["left"] >= last + 4, c          # the grip at frame 0 is clear of the buttons
         assert c["gripOnTop"], c                          # and a click there reaches the slider
         assert c["rail"]["right"] <= c["plot"]["right"] + 12, c
+        mid = lambda b: (b["top"] + b["bottom"]) / 2  # noqa: E731
+        assert abs(mid(c["rail"]) - mid(c["buttons"][0])) <= 6, c   # on the buttons' row, not above it
         rail_px = c["rail"]["right"] - c["rail"]["left"]
         assert rail_px >= 0.4 * (c["plot"]["right"] - c["plot"]["left"]), c   # room left to scrub
         _no_errors(pg, server)

@@ -434,7 +434,6 @@ ZH: dict[str, str] = {
     "diverged": "已发散",
     "part 1/2": "1/2 部分",
     "part θ/4": "θ/4 部分",
-    "frame": "帧",
     "Play": "播放",
     "Pause": "暂停",
     "adds to KL where q > p": "q > p 处：增加 KL",

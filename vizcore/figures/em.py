@@ -465,7 +465,14 @@ def _merge(style: dict, data: dict) -> dict:
     return out
 
 
-def _animation_controls(labels_names, current: int, duration: int, lang: str) -> dict:
+def _animation_controls(names, current: int, duration: int, lang: str) -> dict:
+    """The Play/Pause buttons and the frame slider (one step per frame name).
+
+    The steps carry no label and the slider shows no current value: each frame's title names its
+    half-step already ("E-step 3: L = log p = …"). plotly measures every distinct step label in the
+    browser when it first draws the chart (one text layout each); 59 labels cost em's first load
+    130–170 ms (bench/README, item 54). Identical empty labels are measured once.
+    """
     # redraw=True: the frame's title (with its numbers) is layout, which plotly redraws only then
     play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=True,
                 transition=dict(duration=0), mode="immediate")
@@ -479,13 +486,12 @@ def _animation_controls(labels_names, current: int, duration: int, lang: str) ->
                                              transition=dict(duration=0))])],
         )],
         sliders=[dict(
-            active=current, y=0, yanchor="top", pad=dict(t=60, b=0),   # x, len: beside the buttons
-            currentvalue=dict(prefix=tr("frame", lang) + ": ", font=dict(size=11, color="#444"), visible=True,
-                              xanchor="right", offset=4),
+            active=current, y=0, yanchor="top", pad=dict(t=80, b=0),   # x, len: beside the buttons
+            currentvalue=dict(visible=False),
             font=dict(size=9, color="rgba(0,0,0,0)"), ticklen=0, minorticklen=0,
-            steps=[dict(label=label, method="animate",
+            steps=[dict(label="", method="animate",
                         args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                           transition=dict(duration=0))]) for label, name in labels_names],
+                                           transition=dict(duration=0))]) for name in names],
         )],
     ))
 
@@ -531,7 +537,7 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
     )
     fig.update_yaxes(range=yrange(cur))
     fig.update_xaxes(range=xrange(cur))
-    return fig.set_raw(frames, _animation_controls([(_short_label(p, lang), str(p.step)) for p in pictures],
+    return fig.set_raw(frames, _animation_controls([str(p.step) for p in pictures],
                                                    current, duration, lang))
 
 
@@ -600,12 +606,6 @@ class FramedFigure(Figure):
         return self.to_dict()
 
 
-def _short_label(p: StepPicture, lang: str) -> str:
-    if p.kind == "start":
-        return tr("start", lang)
-    return f"{p.kind}{p.t}"
-
-
 # ---- the plane of two coordinates ---------------------------------------------------
 def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: str, ylabel: str,
                    duration: int = 700, lang: str = "en", height: int = 470) -> go.Figure:
@@ -651,13 +651,8 @@ def contour_figure(vx, vy, log_p, path, steps, current: int, trace, *, xlabel: s
                       margin=dict(l=10, r=10, t=40, b=130))
     fig.update_xaxes(range=[float(vx[0]), float(vx[-1])])
     fig.update_yaxes(range=[float(vy[0]), float(vy[-1])])
-    return fig.set_raw(frames, _animation_controls([(_short_label_s(s, trace, lang), str(s)) for s in steps],
+    return fig.set_raw(frames, _animation_controls([str(s) for s in steps],
                                                    current, duration, lang))
-
-
-def _short_label_s(s: int, trace, lang: str) -> str:
-    _, qi, kind = half_step_state(trace, s)
-    return tr("start", lang) if kind == "start" else f"{kind}{qi}"
 
 
 def _plane_title(s, trace, lang):

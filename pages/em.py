@@ -338,18 +338,16 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
         try:
             if view == "coordinate":
                 frames, sub_axis, earlier = coordinate_data(model_name, x, init, fixed, name)
-                pics = emfig.coordinate_pictures(frames, trace, name, steps, staircase=staircase,
-                                                 earlier=earlier if staircase else None)
-                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace,
+                fig = lazy(emfig.coordinate_figure, frames, trace, name, steps, 0,
                            xlabel=f"{coordinate_label(name)}   ({t('the other parameters at θ_t')})",
-                           staircase=staircase, axis_earlier=sub_axis, lang=lang(), height=FIG_HEIGHT)
+                           staircase=staircase, earlier=earlier if staircase else None, axis_earlier=sub_axis,
+                           lang=lang(), height=FIG_HEIGHT)
                 note = "" if len(coords) == 1 else t(
                     "The other parameters move at each M-step too, so the curves are redrawn along the new slice; "
                     "the line view shows a whole step in one picture.")
             elif view == "line":
                 frames = line_data(model_name, x, init, fixed)
-                pics = emfig.line_pictures(frames, trace, steps)
-                fig = lazy(emfig.bound_figure, frames.axis, pics, 0, trace,
+                fig = lazy(emfig.line_figure, frames, trace, steps, 0,
                            xlabel=t("u along θ(u) = θ_t−1 + u (θ_t − θ_t−1): θ_old at u = 0, θ_new at u = 1"),
                            lang=lang(), height=FIG_HEIGHT)
                 note = t("Along the line through θ_t−1 and θ_t the bound L(q_t, ·) touches log p at u = 0 and peaks at "

@@ -471,6 +471,32 @@ def _figures_at(name, view, current, duration=700):
     return fig.to_dict(), len(steps)
 
 
+@pytest.mark.parametrize("view", ["coordinate", "staircase", "line"])
+@pytest.mark.parametrize("name", ["gmm1d", "coins"])
+def test_the_page_builders_draw_what_bound_figure_draws_from_the_pictures(name, view):
+    """``coordinate_figure`` and ``line_figure`` (what the EM page caches) make the pictures themselves."""
+    model, x, init, trace = setup(name, 5)
+    steps = list(range(2 * trace.n_iter + 1))
+    if view == "line":
+        fr = ev.step_line_frames(model, x, trace)
+        direct = emfig.bound_figure(fr.axis, emfig.line_pictures(fr, trace, steps), 2, trace, xlabel="u",
+                                    duration=300, lang="zh", height=400)
+        built = emfig.line_figure(fr, trace, steps, 2, xlabel="u", duration=300, lang="zh", height=400)
+    else:
+        coord = teaching.selectable_coordinates(model, init)[0]
+        lo, hi = teaching.coordinate_range(model, x, trace.params[-1], coord)
+        fr = ev.coordinate_frames(model, x, trace, coord, np.linspace(lo, hi, 80))
+        stair = view == "staircase"
+        sub = fr.axis[::8]
+        earlier = {s: np.full((1, sub.size), -5.0 - s) for s in range(3, len(steps))} if stair else None
+        pics = emfig.coordinate_pictures(fr, trace, coord, steps, staircase=stair, earlier=earlier)
+        direct = emfig.bound_figure(fr.axis, pics, 2, trace, xlabel=coord, staircase=stair, axis_earlier=sub,
+                                    duration=300, lang="zh", height=400)
+        built = emfig.coordinate_figure(fr, trace, coord, steps, 2, xlabel=coord, staircase=stair,
+                                        earlier=earlier, axis_earlier=sub, duration=300, lang="zh", height=400)
+    assert _fig_json(built) == _fig_json(direct)
+
+
 @pytest.mark.parametrize("view", ["coordinate", "staircase", "line", "plane"])
 @pytest.mark.parametrize("name", ["gmm1d", "gmm2d"])
 def test_every_view_names_its_frames_by_their_titles(name, view):

@@ -157,17 +157,24 @@ def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch
     from streamlit.testing.v1 import AppTest
     from pages import _common
     from vizcore.figures import em as emfig
-    calls = []
+    calls, pictured = [], []
     real = emfig.bound_figure
+    real_pictures = emfig.coordinate_pictures
 
     @functools.wraps(real)
     def counting(*args, **kwargs):
         calls.append(args[2])
         return real(*args, **kwargs)
+
+    @functools.wraps(real_pictures)
+    def counting_pictures(*args, **kwargs):
+        pictured.append(args[3])
+        return real_pictures(*args, **kwargs)
     monkeypatch.setattr(emfig, "bound_figure", counting)
+    monkeypatch.setattr(emfig, "coordinate_pictures", counting_pictures)
     _common.SPECS.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "em.py"), default_timeout=120).run()
-    assert not at.exception and len(calls) == 1
+    assert not at.exception and len(calls) == 1 and len(pictured) == 1
 
     def shown():
         return next(json.loads(c.proto.spec) for c in charts_of(at) if c.proto.id.endswith("em_figure"))
@@ -179,6 +186,7 @@ def test_scrubbing_the_em_half_steps_builds_the_animated_figure_once(monkeypatch
         assert not at.exception and spec["layout"]["sliders"][0]["active"] == value
         assert spec["frames"] == first["frames"] and spec["data"] != first["data"]
     assert len(calls) == 1, "scrubbing rebuilt the animated figure"
+    assert len(pictured) == 1, "scrubbing made the figure's 60 pictures again (the figure's own inputs)"
     at.select_slider(key="em_speed").set_value(150).run()      # a new play speed is only the Play button's
     spec = shown()
     assert not at.exception and spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] == 150

@@ -541,6 +541,25 @@ def bound_figure(axis, pictures: list[StepPicture], current: int, trace, *, xlab
                                                    current, duration, lang))
 
 
+def coordinate_figure(frames: EMFrames, trace, name: str, steps, current: int = 0, *, xlabel: str,
+                      staircase: bool = False, earlier: dict | None = None, axis_earlier=None, duration: int = 700,
+                      lang: str = "en", height: int = 470) -> go.Figure:
+    """:func:`bound_figure` along coordinate ``name``, with its pictures (:func:`coordinate_pictures`) made
+    here: a figure cached on its inputs (``pages._common.lazy``) then skips them as well, and its key is
+    read from the frames and the trace (arrays, read as bytes) rather than from 60 pictures."""
+    pics = coordinate_pictures(frames, trace, name, steps, staircase=staircase, earlier=earlier)
+    return bound_figure(frames.axis, pics, current, trace, xlabel=xlabel, duration=duration, staircase=staircase,
+                        axis_earlier=axis_earlier, lang=lang, height=height)
+
+
+def line_figure(frames: EMFrames, trace, steps, current: int = 0, *, xlabel: str, duration: int = 700,
+                lang: str = "en", height: int = 470) -> go.Figure:
+    """:func:`bound_figure` along the line through θ_t−1 and θ_t, its pictures (:func:`line_pictures`) made
+    here (see :func:`coordinate_figure`)."""
+    return bound_figure(frames.axis, line_pictures(frames, trace, steps), current, trace, xlabel=xlabel,
+                        duration=duration, lang=lang, height=height)
+
+
 def at_frame(spec: dict, i: int, duration: int | None = None) -> dict:
     """The spec of an animated EM figure drawn at frame ``i``, from its spec drawn at any frame.
 

@@ -470,8 +470,8 @@ def _animation_controls(names, current: int, duration: int, lang: str) -> dict:
 
     The steps carry no label and the slider shows no current value: each frame's title names its
     half-step already ("E-step 3: L = log p = …"). plotly measures every distinct step label in the
-    browser when it first draws the chart (one text layout each); 59 labels cost em's first load
-    130–170 ms (bench/README, item 54). Identical empty labels are measured once.
+    browser when it first draws the chart (one text layout each); em's 59 labels were about 50 ms of
+    plotly's work before the page's first chart (bench/README, item 54). One empty label is measured once.
     """
     # redraw=True: the frame's title (with its numbers) is layout, which plotly redraws only then
     play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=True,

@@ -15,7 +15,9 @@ applies to the spec (:func:`vizcore.figures.display.streamlit_themed`).
 What it does besides: a chart drawn before and now off the screen (below the fold, in a closed expander)
 takes a new figure when it comes into view (an ``IntersectionObserver``, 100 px ahead of the edge) or when
 the page is printed, not on every move of a slider above it; only the newest figure is drawn then
-(bench/README.md, item 51). A first draw is never put off.
+(bench/README.md, item 51). A first draw is never put off. And, as the app's one piece of code in the page, it
+keeps a change of the address that the server asks for (a widget the page set itself) in the current history
+entry, as Streamlit does for a widget the user moves, so that Back leaves the page (tests/test_browser_address.py).
 
 The element's code (``static/vlb_chart.js``) and plotly.js (``static/plotly-cartesian.min.js``: plotly's
 own "cartesian" bundle of the plotly.js version the pinned ``plotly`` wheel ships, see ``static/README.md``)

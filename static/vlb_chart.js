@@ -1,6 +1,7 @@
 // The app's chart element: one plotly.js plot per chart, kept across reruns and updated in place.
 // pages/_chart.py mounts it (and explains why); this module is served by Streamlit's static file serving
-// and imported once per browser tab.
+// and imported once per browser tab. Being the app's one piece of code in the page, it also keeps the page's own
+// changes of the address from piling up in the browser's history (addressInPlace, below).
 let PLOTLY_URL = null;
 let THEME_URL = null;
 // A frame in the corners, drawn in plotly's 1000-unit icon box.
@@ -99,7 +100,30 @@ function drawAllPending() {
   for (const gd of document.querySelectorAll('div.vlb-chart')) drawPending(gd);
 }
 
+// The address records the view (a link to copy), not an undo list. Streamlit writes a value the user moves with
+// history.replaceState, but an address the server changed (a bound widget the page set itself: elbo_gap's q
+// following t, EM's step buttons, variational's fit buttons; the keys pages/_url_state.py mirrors) with
+// history.pushState, one entry per changed parameter, each a half-updated view. Back then walked through those
+// instead of leaving the page (tests/test_browser_address.py). Here a change of the query alone replaces the
+// current entry; a new page (another path) still gets an entry of its own. Installed once per tab, by the
+// first chart element (pages/_chart.preload mounts one on every page).
+function addressInPlace() {
+  if (window.__vlbAddress) return;
+  window.__vlbAddress = true;
+  const push = history.pushState;
+  history.pushState = function (state, unused, url) {
+    if (url !== undefined && url !== null) {
+      let next = null;
+      try { next = new URL(url, location.href); } catch (err) { /* not an address: as Streamlit asked */ }
+      if (next && next.origin === location.origin && next.pathname === location.pathname)
+        return history.replaceState(state, unused, url);
+    }
+    return push.call(history, state, unused, url);
+  };
+}
+
 export function mount({ data, parentElement, setTriggerValue }, urls) {
+  addressInPlace();
   PLOTLY_URL = urls.plotly;
   THEME_URL = urls.theme;
   if (!window.__vlbPrint) { window.__vlbPrint = true; window.addEventListener('beforeprint', drawAllPending); }
@@ -119,10 +143,13 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
     gd.className = 'vlb-chart';
     gd.dataset.testid = 'vlbChart';
     parentElement.appendChild(gd);
+    // Not while it is hidden or leaving the page (Back to another page): plotly refuses to size a plot that is
+    // not displayed, with an error in the console.
     gd.__vlbResize = new ResizeObserver(() => {
       const P = window.Plotly;
-      if (P && gd._fullLayout && !document.fullscreenElement && Math.abs(gd._fullLayout.width - gd.clientWidth) > 1)
-        P.Plots.resize(gd);
+      if (P && gd._fullLayout && !document.fullscreenElement && gd.isConnected && gd.offsetParent !== null
+          && gd.clientWidth > 0 && Math.abs(gd._fullLayout.width - gd.clientWidth) > 1)
+        Promise.resolve(P.Plots.resize(gd)).catch(() => {});
     });
     gd.__vlbResize.observe(gd);
     gd.__vlbSeen = true;                    // until the observer says otherwise

@@ -83,6 +83,21 @@ function shapesOnly(gd, before, after) {
   return shapes;
 }
 
+// Stop the frames plotly is playing on this plot (EM's Play), if any. A new figure from the server (a step button,
+// the half-step slider, another view) is what the page now shows: before, the animation went on over it, frame
+// after frame, while the numbers beside it showed the step that was clicked; and the animation loop of a figure
+// replaced in mid-play outlived it, so that leaving the page later threw on every frame
+// (tests/test_browser_em.py). Plotly's own Pause (Plotly.animate with [null], mode "immediate") would reject
+// the Play button's promise, an error in the console; this empties plotly's frame queue and cancels its loop, so
+// that promise is simply never settled. The fields are those of the plotly.js bundled in static/ (its version is
+// checked by tests/test_static.py).
+function stopAnimation(gd) {
+  const tr = gd._transitionData;
+  if (!tr) return;
+  if (Array.isArray(tr._frameQueue)) tr._frameQueue.length = 0;
+  if (tr._animationRaf) { window.cancelAnimationFrame(tr._animationRaf); tr._animationRaf = null; }
+}
+
 // a layout as received, each top-level part as JSON text: plotly changes the objects it is handed
 function layoutParts(layout) {
   const parts = {};
@@ -209,6 +224,7 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
       const shapes = same ? shapesOnly(gd, gd.__vlbLayout, parts) : null;
       gd.__vlbKey = key;
       gd.__vlbLayout = parts;
+      stopAnimation(gd);
       if (shapes) {
         gd.__vlbMoves = (gd.__vlbMoves || 0) + 1;   // read by tests/test_browser_chart.py
         return P.relayout(gd, {shapes}).then(() => { setTimeout(gd.__vlbCheckTheme, 0); });
@@ -233,6 +249,7 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
       gd.__vlbResize.disconnect();
       gd.__vlbView.disconnect();
       gd.__vlbMediaQuery.removeEventListener('change', gd.__vlbMedia);
+      stopAnimation(gd);
       if (window.Plotly) window.Plotly.purge(gd);
     }, 0);
   };

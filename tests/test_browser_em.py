@@ -118,6 +118,37 @@ def test_play_advances_frames_in_the_browser_without_a_rerun(page, server):
     _no_errors(page, server, paused=True)
 
 
+def test_a_step_clicked_while_playing_stops_the_animation_at_that_step(page, server):
+    """The figure shows what the page's numbers show. Before, ▶ Play went on over the server's new figure:
+    a click on E-step drew half-step 1 and the animation carried on to frames 4, 6, 7, 8 while the table
+    beside it stayed at half-step 1."""
+    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
+                           timeout=15000)
+    _click(page, "E-step")
+    first = _figure(page)
+    page.wait_for_timeout(1500)                                         # three frames at 500 ms a frame
+    again = _figure(page)
+    assert (first["active"], first["title"]) == (again["active"], again["title"]) == (1, again["title"]), again
+    assert again["title"].startswith("E-step 1"), again["title"]
+    _no_errors(page, server)
+
+
+def test_leaving_the_page_after_a_step_clicked_mid_play_throws_nothing(page, server):
+    """The animation loop of a figure replaced in mid-play once outlived it: after leaving the page, plotly
+    threw "Cannot set properties of undefined (setting '_currentFrame')" and "e.emit is not a function" on
+    every frame, for as long as the animation had left to run."""
+    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
+                           timeout=15000)
+    _click(page, "E-step")
+    page.get_by_role("link", name="KL divergence").first.click()
+    page.wait_for_function("() => location.pathname.endsWith('/kl_divergence')", timeout=15000)
+    wait_settled(page)
+    page.wait_for_timeout(2000)
+    _no_errors(page, server)
+
+
 def test_csv_download_parses(page, server):
     button = page.get_by_role("button", name="Download the trace (CSV)", exact=True)
     button.scroll_into_view_if_needed()

@@ -57,9 +57,9 @@ with left:
     tv = st.slider(t("q from the prior p(Z) (0) to the posterior p(Z|X, θ) (1)"), 0.0, 1.0, 0.3, 0.05, key="home_t",
                    bind="query-params")
     dec, prior_elbo = story_numbers(float(tv))
-    st.latex(
-        r"\log p(X\mid\theta)=\mathcal{L}(q,\theta)+\mathrm{KL}\big(q(Z)\,\|\,p(Z\mid X,\theta)\big)"
-        + rf"\\{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}"
+    st.latex(  # two centred lines: a bare \\ is no line break in display mode (KaTeX warned in the console)
+        r"\begin{gathered}\log p(X\mid\theta)=\mathcal{L}(q,\theta)+\mathrm{KL}\big(q(Z)\,\|\,p(Z\mid X,\theta)\big)"
+        + rf"\\{tex(dec.log_marginal)}={tex(dec.elbo)}+{tex(dec.kl_posterior)}\end{{gathered}}"
     )
     baseline = prior_elbo - 0.05 * max(dec.log_marginal - prior_elbo, 1.0)
     show(lazy(evidence_bar_spec, dec.log_marginal, dec.elbo, dec.kl_posterior, baseline=baseline, lang=lang(),

@@ -46,12 +46,16 @@ def server(browser):
 
 @pytest.fixture
 def page(browser):
-    """A 1400 × 1000 tab whose ``console_errors`` collects console errors and uncaught exceptions."""
+    """A 1400 × 1000 tab whose ``console_errors`` collects console errors, uncaught exceptions and KaTeX's
+    warnings about a formula (LaTeX that KaTeX typesets but LaTeX would not, such as a bare line break in
+    display mode, which the home page had)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
     pg.console_errors = []
     # Streamlit probes <page>/_stcore/health before it finds its base path: those 404s are the framework's
     pg.on("console", lambda m: m.type == "error" and "/_stcore/" not in (m.location or {}).get("url", "")
+          and pg.console_errors.append(m.text))
+    pg.on("console", lambda m: m.type == "warning" and "LaTeX-incompatible" in m.text
           and pg.console_errors.append(m.text))
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
     yield pg

@@ -134,6 +134,23 @@ def test_a_step_clicked_while_playing_stops_the_animation_at_that_step(page, ser
     _no_errors(page, server)
 
 
+def test_a_rerun_that_leaves_the_figure_as_it_is_does_not_stop_play(page, server):
+    """Opening "Show the code" reruns the page; the EM figure is not new, so Streamlit does not hand it to the
+    chart element again, and Play goes on (the element stops an animation only for a figure it is handed)."""
+    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
+                           timeout=15000)
+    page.get_by_text("Show the code", exact=True).click()
+    page.wait_for_timeout(300)
+    wait_settled(page)
+    page.locator(".stCode, [data-testid=stCode]").first.wait_for(timeout=30000)
+    at = _figure(page)["active"]
+    page.wait_for_function("(a) => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active > a",
+                           arg=at, timeout=5000)
+    page.locator(".js-plotly-plot .updatemenu-button").nth(1).click()  # ❚❚ Pause
+    _no_errors(page, server, paused=True)
+
+
 def test_leaving_the_page_after_a_step_clicked_mid_play_throws_nothing(page, server):
     """The animation loop of a figure replaced in mid-play once outlived it: after leaving the page, plotly
     threw "Cannot set properties of undefined (setting '_currentFrame')" and "e.emit is not a function" on

@@ -120,19 +120,36 @@ function drawAllPending() {
 // following t, EM's step buttons, variational's fit buttons; the keys pages/_url_state.py mirrors) with
 // history.pushState, one entry per changed parameter, each a half-updated view. Back then walked through those
 // instead of leaving the page (tests/test_browser_address.py). Here a change of the query alone replaces the
-// current entry; a new page (another path) still gets an entry of its own. Installed once per tab, by the
-// first chart element (pages/_chart.preload mounts one on every page).
+// current entry; a new page (another path) still gets an entry of its own.
+// Leaving a page by a link, Streamlit first writes the next page's query (the old page's parameters dropped)
+// under the old path, then pushes the new path. Replaced in place, that write would wipe the old page's view from
+// its entry, and Back would return to its defaults; so from a click on a link to another page until the push,
+// the entry is given back the address it had when the link was clicked.
+// Installed once per tab, by the first chart element (pages/_chart.preload mounts one on every page).
 function addressInPlace() {
   if (window.__vlbAddress) return;
   window.__vlbAddress = true;
   const push = history.pushState;
+  const replace = history.replaceState;
+  let leaving = null;           // {href, state, at}: the page being left by a link, until its new path is pushed
+  document.addEventListener('click', (e) => {
+    const a = e.target instanceof Element ? e.target.closest('a[href]') : null;
+    if (!a) return;
+    let to = null;
+    try { to = new URL(a.href, location.href); } catch (err) { return; }
+    if (to.origin === location.origin && to.pathname !== location.pathname)
+      leaving = {href: location.href, state: history.state, at: Date.now()};
+  }, true);
   history.pushState = function (state, unused, url) {
+    let next = null;
     if (url !== undefined && url !== null) {
-      let next = null;
       try { next = new URL(url, location.href); } catch (err) { /* not an address: as Streamlit asked */ }
-      if (next && next.origin === location.origin && next.pathname === location.pathname)
-        return history.replaceState(state, unused, url);
     }
+    if (next && next.origin === location.origin && next.pathname === location.pathname)
+      return replace.call(history, state, unused, url);
+    if (next && leaving && Date.now() - leaving.at < 10000 && new URL(leaving.href).pathname === location.pathname)
+      replace.call(history, leaving.state, '', leaving.href);
+    leaving = null;
     return push.call(history, state, unused, url);
   };
 }

@@ -47,6 +47,25 @@ def test_values_the_page_sets_replace_the_address_entry(page, server):
     _back_leaves(page, server, "elbo_gap")
 
 
+def test_back_from_the_next_page_returns_to_the_view_left(page, server):
+    """Leaving by the sidebar, Streamlit writes the next page's query under the old path before it pushes the new
+    path: kept in place, that write wiped t = 0.33 from elbo_gap's entry, and Back from EM showed t = 0.3."""
+    _arrive(page, server, "The ELBO and the KL gap")
+    for value in ("0.31", "0.32", "0.33"):
+        press_slider(page, "eg_t", value)
+    left = page.evaluate(QUERY_JS)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("EM, step by step", exact=True).click()
+    page.wait_for_function("() => location.pathname.endsWith('/em')", timeout=15000)
+    wait_settled(page, 60000)
+    page.go_back()
+    page.wait_for_function("() => location.pathname.endsWith('/elbo_gap')", timeout=15000)
+    wait_settled(page, 60000)
+    page.wait_for_selector(".st-key-eg_t input[type=range]", timeout=30000)
+    assert page.evaluate(QUERY_JS) == left
+    assert page.locator(".st-key-eg_t input[type=range]").input_value() == "0.33"
+    _back_leaves(page, server, "elbo_gap")
+
+
 def test_em_step_buttons_do_not_add_history_entries(page, server):
     length = _arrive(page, server, "EM, step by step")
     for name in ("E-step", "M-step", "E-step"):

@@ -179,8 +179,8 @@ export function mount({ data, parentElement, setTriggerValue }, urls) {
     // not displayed, with an error in the console.
     gd.__vlbResize = new ResizeObserver(() => {
       const P = window.Plotly;
-      if (P && gd._fullLayout && !document.fullscreenElement && gd.isConnected && gd.offsetParent !== null
-          && gd.clientWidth > 0 && Math.abs(gd._fullLayout.width - gd.clientWidth) > 1)
+      if (P && gd._fullLayout && !document.fullscreenElement && gd.offsetParent !== null && gd.clientWidth > 0
+          && Math.abs(gd._fullLayout.width - gd.clientWidth) > 1)
         Promise.resolve(P.Plots.resize(gd)).catch(() => {});
     });
     gd.__vlbResize.observe(gd);

@@ -67,6 +67,13 @@ def _click(pg, label):
     pg.wait_for_timeout(500)
 
 
+def _play_to_frame(pg, frame: int):
+    """Press ▶ Play and wait until the animation has reached ``frame``."""
+    pg.locator(".js-plotly-plot .updatemenu-button").first.click()
+    pg.wait_for_function("(f) => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= f",
+                         arg=frame, timeout=15000)
+
+
 def _no_errors(pg, server, paused: bool = False):
     assert pg.locator('[data-testid="stException"]').count() == 0, server.logs()[-3000:]
     errors = pg.errors
@@ -122,9 +129,7 @@ def test_a_step_clicked_while_playing_stops_the_animation_at_that_step(page, ser
     """The figure shows what the page's numbers show. Before, ▶ Play went on over the server's new figure:
     a click on E-step drew half-step 1 and the animation carried on to frames 4, 6, 7, 8 while the table
     beside it stayed at half-step 1."""
-    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
-                           timeout=15000)
+    _play_to_frame(page, 2)
     _click(page, "E-step")
     first = _figure(page)
     page.wait_for_timeout(1500)                                         # three frames at 500 ms a frame
@@ -137,9 +142,7 @@ def test_a_step_clicked_while_playing_stops_the_animation_at_that_step(page, ser
 def test_a_rerun_that_leaves_the_figure_as_it_is_does_not_stop_play(page, server):
     """Opening "Show the code" reruns the page; the EM figure is not new, so Streamlit does not hand it to the
     chart element again, and Play goes on (the element stops an animation only for a figure it is handed)."""
-    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
-                           timeout=15000)
+    _play_to_frame(page, 2)
     page.get_by_text("Show the code", exact=True).click()
     page.wait_for_timeout(300)
     wait_settled(page)
@@ -155,9 +158,7 @@ def test_leaving_the_page_after_a_step_clicked_mid_play_throws_nothing(page, ser
     """The animation loop of a figure replaced in mid-play once outlived it: after leaving the page, plotly
     threw "Cannot set properties of undefined (setting '_currentFrame')" and "e.emit is not a function" on
     every frame, for as long as the animation had left to run."""
-    page.locator(".js-plotly-plot .updatemenu-button").first.click()   # ▶ Play
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 2",
-                           timeout=15000)
+    _play_to_frame(page, 2)
     _click(page, "E-step")
     page.get_by_role("link", name="KL divergence").first.click()
     page.wait_for_function("() => location.pathname.endsWith('/kl_divergence')", timeout=15000)

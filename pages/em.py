@@ -483,8 +483,12 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                              column_config={"iteration": st.column_config.NumberColumn("t", format="%d"),
                                             **{c: st.column_config.NumberColumn(labels.get(c) or coordinate_label(c))
                                                for c in header[1:]}})
-        st.download_button(t("Download the trace (CSV)"), csv_text(model_name, x, init, fixed),
-                           file_name=f"em_trace_{model_name}.csv", mime="text/csv", key="em_download")
+        # Built on click (data=callable), like every download of the app. Sent eagerly, the file was rebuilt on
+        # every step click, and the browser fetched its address to check it: when the next run had already
+        # replaced the file (Back pressed right after arriving), that check logged a 404 in the console.
+        st.download_button(t("Download the trace (CSV)"), lambda: csv_text(model_name, x, init, fixed),
+                           file_name=f"em_trace_{model_name}.csv", mime="text/csv", on_click="ignore",
+                           key="em_download")
 
 
 half_steps(setup, init, fixed, trace, STEP_KEY)

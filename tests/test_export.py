@@ -247,6 +247,22 @@ def test_export_panel_offers_every_chart_of_the_page(page):
         assert PLOTLY_JS_MARK in html and figure_data_json(fig) in html
 
 
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("[!_]*.py")))
+def test_every_download_of_every_page_is_built_on_click(page):
+    """A download sent with its data has an address the browser fetches on arrival to check it; when the next
+    run has replaced the file by then (Back pressed right after arriving on EM), the check logs a 404. Built on
+    click (``data=callable``), a download sends no address and costs nothing until it is clicked."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_function(_page_as_app_py_runs_it, args=(str(ROOT / "pages" / page),),
+                               default_timeout=120).run()
+    assert not at.exception
+    buttons = at.get("download_button")
+    if page in ("em.py", "latent_models.py", "lower_bounds.py"):
+        assert buttons, "the page offers its data"
+    for b in buttons:
+        assert b.proto.deferred_file_id and not b.proto.url, b.key
+
+
 def test_plotly_config_saves_png_at_double_resolution_named_after_the_chart():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60).run()

@@ -373,6 +373,18 @@ def markdown_table(header, rows) -> str:
     return "\n".join(lines)
 
 
+def fragment(func):
+    """``st.fragment``, and after a rerun of the fragment alone the address is settled as after a page run
+    (:func:`pages._url_state.after_fragment`): a fragment's callbacks write the address too."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        from pages import _url_state
+        result = func(*args, **kwargs)
+        _url_state.after_fragment()
+        return result
+    return st.fragment(run)
+
+
 def end_page() -> None:
     """What follows every page (``app.py``): the sidebar's "Export" panel and the check of the address."""
     from pages import _url_state

@@ -17,7 +17,10 @@ simply not shown (the fallback to defaults is Streamlit's own and does not depen
 """
 from __future__ import annotations
 
+import functools
 import math
+import time
+import weakref
 
 import streamlit as st
 
@@ -26,6 +29,8 @@ PENDING = "_url_pending"      # {key: clamped value} to apply at the start of th
 NOTICE = "_url_notice"        # [(key, what happened)] to show after the run that applied them
 CLAIMED = "_url_claimed"      # hand-mirrored keys (see mirror) written by this run's page
 LAGGING = "_url_lagging"      # the browser's address lags a bound widget (found before the page ran)
+SENT = "_url_sent"            # (the run, time.monotonic()) of the server's last write to the address
+RECENT = 3.0                  # seconds: an earlier run's write this recent may reach the browser after its own
 # State no widget holds (a frozen θ, a count of button presses), written to the address by hand.
 MIRRORED = frozenset({"lvm_frozen", "vi_mf_n"})
 WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -102,12 +107,81 @@ def _bound_params_follow_widgets() -> bool:
 
 
 def _send_if_stale() -> None:
-    """After the page ran: if the address lags behind a bound widget, send the corrected address."""
+    """After a run (the page's, or a fragment's): send the address again if the browser's may be older than it.
+
+    Two ways it can be, both after quick successive changes (an arrow key held on a slider):
+
+    * the address the browser sent with this rerun lags behind a bound widget (found here, or by
+      :func:`begin`);
+    * an earlier run wrote the address (a callback that set a bound widget: elbo_gap's q following t, EM's
+      step buttons) and its message reached the browser after the browser had already written a newer value
+      and asked for this run. Streamlit's browser side then puts the whole older address back (t = 0.41 in
+      the address while the slider and the page show 0.42), and nothing in this run would correct it.
+      The server cannot tell whether that message arrived before or after, so it sends this run's
+      address again whenever an earlier run wrote one within :data:`RECENT` seconds; the last run of a
+      burst has the last word. An address the browser already has costs it no history entry.
+    """
     try:
+        ctx = _run_context()
+        sent = st.session_state.get(SENT)
+        recent = (sent is not None and ctx is not None and sent[0]() is not this_run()()
+                  and time.monotonic() - sent[1] < RECENT)
         lagging = st.session_state.pop(LAGGING, False)
-        if _bound_params_follow_widgets() or lagging:
+        if _bound_params_follow_widgets() or lagging or recent:
             _internal_state().query_params._send_query_param_msg()
     except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
+        pass
+
+
+def this_run():
+    """A weak reference to what identifies the script run under way (called twice in one run, it gives the same
+    object). Streamlit makes a new ``parallel_coordinator`` for every run of a session, the fragment runs too."""
+    ctx = _run_context()
+    return weakref.ref(ctx.parallel_coordinator) if ctx is not None else (lambda: None)
+
+
+def _run_context():
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    return get_script_run_ctx()
+
+
+def _note_sends() -> None:
+    """Note in the session when (and in which run) the server last wrote the address (see :func:`_send_if_stale`).
+
+    Wraps Streamlit's ``QueryParams._send_query_param_msg``, through which every write to the address goes
+    (``st.query_params``, a callback that sets a bound widget, a clamped value). A run is told apart by its
+    ``ScriptRunContext.parallel_coordinator``, which Streamlit makes anew for every run. Defensive: if the
+    internals change, nothing is wrapped and the address is only corrected by :func:`begin`.
+    """
+    try:
+        from streamlit.runtime.state.query_params import QueryParams
+        original = QueryParams._send_query_param_msg
+        if getattr(original, "_vlb_noted", False):
+            return
+
+        @functools.wraps(original)
+        def send(self) -> None:
+            original(self)
+            try:
+                ctx = _run_context()
+                if ctx is not None:  # in the session's own state: st.session_state may stop the run here
+                    _internal_state()[SENT] = (this_run(), time.monotonic())
+            except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
+                pass
+
+        send._vlb_noted = True
+        QueryParams._send_query_param_msg = send
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def after_fragment() -> None:
+    """Call at the end of a fragment: in a rerun of the fragment alone, settle the address as a page run does."""
+    try:
+        ctx = _run_context()
+        if ctx is not None and ctx.fragment_ids_this_run:
+            _send_if_stale()
+    except Exception:  # noqa: BLE001
         pass
 
 
@@ -306,3 +380,6 @@ def finish(t) -> None:
         st.toast(t("Some values in this address could not be used, so defaults (or the nearest allowed value) "
                    "were taken:") + "  \n" + "  \n".join(lines) + (f"  \n… (+{more})" if more > 0 else ""),
                  icon=":material/link_off:", duration="long")
+
+
+_note_sends()

@@ -5,12 +5,14 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
+from pages import _url_state
+from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import decomposition_spec, evidence_bar_spec, fmt, gap_spec, point_q_spec, tex
 
 GRID = 300
+FOLLOWED = "_eg_followed"   # the run in which t, the point or the E-step moved (see _mark_custom)
 MAX_POINT_SLIDERS = 6
 
 
@@ -63,6 +65,7 @@ def gap_curve(model_name: str, x, params, resp, coord: str):
 def _follow_path():
     """t, the data point or the E-step changed: q(z_n) follows the path again (no custom row)."""
     st.session_state["eg_custom"] = None
+    st.session_state[FOLLOWED] = _url_state.this_run()
 
 
 def _e_step():
@@ -71,7 +74,15 @@ def _e_step():
 
 
 def _mark_custom(context: str):
-    st.session_state["eg_custom"] = context
+    """A q(z_n) slider moved: this row is set by hand, unless t, the point or the E-step moved in the same rerun.
+
+    A person moves one control at a time. Both at once means that the browser asked for this rerun before
+    the previous run's q reached it (a held arrow key, a slow network), so it sent the q it still showed,
+    which differs from the q the page had set: not a move of q.
+    """
+    followed, now = st.session_state.get(FOLLOWED), _url_state.this_run()()
+    if now is None or followed is None or followed() is not now:
+        st.session_state["eg_custom"] = context
 
 
 def _set_by_hand_in_url(expected: dict) -> bool:
@@ -89,7 +100,7 @@ def _set_by_hand_in_url(expected: dict) -> bool:
 
 
 # ---- what q drives ---------------------------------------------------------------------------------
-@st.fragment
+@fragment
 def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
     """Everything q drives: "Choose q" to the end, and the numbers of the formula at the top
     (``formula``, a placeholder above the model controls). A fragment, so that moving t,

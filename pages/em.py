@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import (cache_data, fail, floor_notice, lang, lazy, markdown_table, open_panel, prose, show,
+from pages._common import (cache_data, fragment, fail, floor_notice, lang, lazy, markdown_table, open_panel, prose, show,
                            show_code, t)
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
@@ -276,7 +276,7 @@ STEP_KEY = f"em_step_{run_id.hexdigest()[:8]}"
 # The half-step controls (E-step, M-step, run, reset, the scrubber) and everything they drive, down to the
 # whole run's chart, are one fragment: a click or a scrub reruns this section only. The model controls, the
 # EM run and the two sections below are kept; a change to those reruns the whole page, and this with it.
-@st.fragment
+@fragment
 def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
     model_name, model, x = setup.model_name, setup.model, setup.x
     S = 2 * trace.n_iter  # noqa: N806 - the number of half-steps, as in the formulas
@@ -498,7 +498,7 @@ half_steps(setup, init, fixed, trace, STEP_KEY)
 # Each of the last two sections is a fragment: its own controls rerun only that section (the run above,
 # its figure and its numbers are not rebuilt or re-sent). They depend on the page's inputs through
 # their arguments; a change to those reruns the whole page, and the sections with it.
-@st.fragment
+@fragment
 def several_starts(model_name: str, x, k, fixed: tuple) -> None:
     st.subheader(t("Several starts"))
     prose(t("EM climbs to a local maximum of log p(X|θ): different starts can end at different optima, or at the "
@@ -532,7 +532,7 @@ def several_starts(model_name: str, x, k, fixed: tuple) -> None:
 
 
 # ---- EM against gradient ascent -------------------------------------------------------------------
-@st.fragment
+@fragment
 def against_gradient_ascent(model_name: str, x, init, fixed: tuple, trace) -> None:
     st.subheader(t("EM against gradient ascent"))
     g1, g2 = st.columns([1, 2], gap="medium")

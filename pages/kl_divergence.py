@@ -9,7 +9,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import cache_data, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fragment, lang, lazy, prose, show, show_code, t
 from vizcore import kl
 from vizcore.figures import kl as klfig
 
@@ -141,7 +141,7 @@ def _describe(family: str, d) -> str:
     return r"(" + r",\ ".join(f"{v:.3f}" for v in d) + r")"
 
 
-@st.fragment
+@fragment
 def _explorer() -> None:
     """One pair (q, p): sliders, formula, both divergences, densities and integrand."""
     family = st.radio(t("Family"), list(FAMILIES), format_func=lambda k: t(FAMILIES[k]), horizontal=True,
@@ -253,7 +253,7 @@ def _explorer() -> None:
             st.caption(t("Wherever q has mass it is at least as large as p here, so the integrand is never negative."))
 
 
-@st.fragment
+@fragment
 def _fitting() -> None:
     """Fitting a Gaussian q to a bimodal p in both directions: heatmaps and the two fits."""
     st.header(t("Fitting a Gaussian q to a bimodal p"))

@@ -16,7 +16,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs
@@ -520,7 +520,7 @@ with formulas:
 # them, and the browser leaves the rest alone (the sidebar, the navigation, the title and formulas above,
 # "Show the code" below), which a whole-page run would send and render again. Choosing another model reruns
 # the page, and the fragment with it.
-@st.fragment
+@fragment
 def model_sections(name: str) -> None:
     {"gmm1d": gmm1d_page, "gmm2d": gmm2d_page, "coins": coins_page, "linkage": linkage_page}[name]()
 

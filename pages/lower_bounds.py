@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_spec, fmt, plane_spec, tex
@@ -77,7 +77,7 @@ def _default_plane(coords: list[str], first: str) -> tuple[str, str]:
 
 
 # ---- everything below the model controls: a fragment ----------------------------------------------
-@st.fragment
+@fragment
 def bounds_section(setup, formula) -> None:
     """The one-coordinate family, the dotted bound and the 2-D view, and the numbers of the formula at the top
     (``formula``, a placeholder above the model controls). A fragment: the anchors, the dotted bound's s,

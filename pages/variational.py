@@ -12,7 +12,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import cache_data, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import vi
 from vizcore.figures import vi as vifig
@@ -195,7 +195,7 @@ def _vem_set(step: int) -> None:
     st.session_state["vi_vem_t"] = int(np.clip(step, 0, VEM_T))
 
 
-@st.fragment
+@fragment
 def hand_tab(spec: tuple, ev, fit, grid) -> None:
     """The "Gaussian q by hand" tab. A fragment: moving q, or setting it to the best Gaussian, reruns this
     tab alone; the model, the data and the page above are kept (bench/README.md, item 43). The other tabs
@@ -259,7 +259,7 @@ st.caption(t("Every true quantity on this page (log p(x), the posterior, the gap
 # this part of the page alone, and the browser leaves the app's frame (the sidebar, the navigation, the
 # title and introduction above, "Show the code" below) alone (bench/README.md, item 48). The q tab is a
 # fragment inside it (item 43).
-@st.fragment
+@fragment
 def model_and_methods() -> None:
     c0, c1, c2, c3 = st.columns([1.25, 1, 1, 0.8], gap="medium")
     kind = c0.radio(t("Model and data"), list(MODELS), format_func=lambda k: t(MODELS[k]), key="vi_model",

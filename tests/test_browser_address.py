@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_errors, open_page, press_slider, wait_settled
+from browser_support import assert_no_errors, open_page, press_slider, view_every_chart, wait_settled
+from test_browser_chart import CHARTS_JS
 
 pytestmark = pytest.mark.browser
 
 QUERY_JS = "() => Object.fromEntries(new URLSearchParams(location.search))"
+# A slow network: every message from the server reaches the page this many milliseconds late, in order.
+SLOW_NETWORK = """(() => { const late = %d; const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    addEventListener(type, f, ...rest) {
+      return super.addEventListener(type, type === 'message' ? (e) => setTimeout(() => f.call(this, e), late) : f, ...rest);
+    }
+    set onmessage(f) { super.onmessage = f && ((e) => setTimeout(() => f.call(this, e), late)); }
+    get onmessage() { return super.onmessage; }
+  }; })()"""
 
 
 def _arrive(page, server, title: str) -> int:
@@ -82,3 +92,35 @@ def test_back_to_the_page_before_leaves_no_errors(page, server):
     logged "Resize must be passed a displayed plot div element" once per chart)."""
     _arrive(page, server, "The ELBO and the KL gap")
     _back_leaves(page, server, "elbo_gap")
+
+
+def test_the_address_keeps_up_with_an_arrow_key_held_on_a_slow_network(browser, server):
+    """Each move of elbo_gap's t reruns a callback that sets q, so the server writes the address. On a slow
+    network, that write (with t = 0.39) reached the page after the page had written t = 0.40 itself, and
+    Streamlit's page put the older address back: the link said t = 0.39 while the page showed 0.40, and
+    opened another view. Every run now ends by sending the address again if an earlier run wrote it lately
+    (pages/_url_state.py)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(SLOW_NETWORK % 150)
+    page = ctx.new_page()
+    try:
+        open_page(page, f"{server.url}/elbo_gap")
+        page.locator(".st-key-eg_t input[type=range]").focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(50)
+        for _ in range(2):   # a run can start after the last message of the one before has arrived
+            page.wait_for_timeout(1000)
+            wait_settled(page, 60000)
+        query = page.evaluate(QUERY_JS)
+        shown = {k: page.locator(f".st-key-{k} input[type=range]").input_value() for k in query}
+        assert query["eg_t"] == "0.4" and query == shown, (query, shown)
+        view_every_chart(page)
+        charts = page.evaluate(CHARTS_JS)
+        fresh = ctx.new_page()
+        open_page(fresh, page.url)
+        view_every_chart(fresh)
+        again = fresh.evaluate(CHARTS_JS)
+        assert {k: c["data"] for k, c in charts.items()} == {k: c["data"] for k, c in again.items()}
+    finally:
+        ctx.close()

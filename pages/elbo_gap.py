@@ -6,7 +6,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _url_state
-from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import decomposition_spec, evidence_bar_spec, fmt, gap_spec, point_q_spec, tex

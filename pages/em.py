@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import (cache_data, fragment, fail, floor_notice, lang, lazy, markdown_table, open_panel, prose, show,
-                           show_code, t)
+from pages._common import (cache_data, fail, floor_notice, fragment, lang, lazy, markdown_table, open_panel, prose,
+                           show, show_code, t)
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching

@@ -16,7 +16,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_spec, fmt, plane_spec, tex

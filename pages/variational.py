@@ -12,7 +12,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from pages._common import cache_data, fragment, fail, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import vi
 from vizcore.figures import vi as vifig

@@ -22,7 +22,7 @@ import textwrap
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _chart, _export
+from pages import _chart, _export, _url_state
 from vizcore.figures import display
 from vizcore.figures._style import OKABE_ITO, Figure, finished
 from vizcore.figures.speccache import SpecCache
@@ -378,7 +378,6 @@ def fragment(func):
     (:func:`pages._url_state.after_fragment`): a fragment's callbacks write the address too."""
     @functools.wraps(func)
     def run(*args, **kwargs):
-        from pages import _url_state
         result = func(*args, **kwargs)
         _url_state.after_fragment()
         return result
@@ -387,7 +386,6 @@ def fragment(func):
 
 def end_page() -> None:
     """What follows every page (``app.py``): the sidebar's "Export" panel and the check of the address."""
-    from pages import _url_state
     _export.panel(t)
     _notice_unknown_query(st.session_state.get(_url_state.INITIAL))
     _url_state.finish(t)
@@ -396,8 +394,7 @@ def end_page() -> None:
 def _notice_unknown_query(first_query) -> None:
     """A toast when the address (as opened) carries keys no widget of this page uses; they are ignored."""
     from pages._guards import describe_unknown, unknown_query_keys
-    from pages._url_state import MIRRORED  # state written to the address by hand (no widget holds it)
-    unknown = unknown_query_keys(first_query or (), set(st.session_state.keys()) | MIRRORED)
+    unknown = unknown_query_keys(first_query or (), set(st.session_state.keys()) | _url_state.MIRRORED)
     if unknown:
         st.toast(t("This address has settings this page does not use; they were ignored:") + " "
                  + describe_unknown(unknown), icon=":material/link_off:")

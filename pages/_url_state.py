@@ -122,9 +122,8 @@ def _send_if_stale() -> None:
       burst has the last word. An address the browser already has costs it no history entry.
     """
     try:
-        ctx = _run_context()
-        sent = st.session_state.get(SENT)
-        recent = (sent is not None and ctx is not None and sent[0]() is not this_run()()
+        run, sent = this_run(), st.session_state.get(SENT)
+        recent = (sent is not None and run is not None and sent[0]() is not run
                   and time.monotonic() - sent[1] < RECENT)
         lagging = st.session_state.pop(LAGGING, False)
         if _bound_params_follow_widgets() or lagging or recent:
@@ -134,10 +133,11 @@ def _send_if_stale() -> None:
 
 
 def this_run():
-    """A weak reference to what identifies the script run under way (called twice in one run, it gives the same
-    object). Streamlit makes a new ``parallel_coordinator`` for every run of a session, the fragment runs too."""
+    """What identifies the script run under way (the same object throughout one run), or None outside a run.
+    Streamlit makes a new ``parallel_coordinator`` for every run of a session, the fragment runs too; keep it
+    by a weak reference (``weakref.ref``), so that a stored run does not outlive its run."""
     ctx = _run_context()
-    return weakref.ref(ctx.parallel_coordinator) if ctx is not None else (lambda: None)
+    return ctx.parallel_coordinator if ctx is not None else None
 
 
 def _run_context():
@@ -163,9 +163,9 @@ def _note_sends() -> None:
         def send(self) -> None:
             original(self)
             try:
-                ctx = _run_context()
-                if ctx is not None:  # in the session's own state: st.session_state may stop the run here
-                    _internal_state()[SENT] = (this_run(), time.monotonic())
+                run = this_run()
+                if run is not None:  # in the session's own state: st.session_state may stop the run here
+                    _internal_state()[SENT] = (weakref.ref(run), time.monotonic())
             except Exception:  # noqa: BLE001 - the address is a convenience; the page works without it
                 pass
 

@@ -1,6 +1,8 @@
 """The ELBO and the KL gap: log p(X|θ) = L(q, θ) + KL(q ‖ p(Z|X, θ)) for a q the user sets."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import streamlit as st
 
@@ -65,7 +67,8 @@ def gap_curve(model_name: str, x, params, resp, coord: str):
 def _follow_path():
     """t, the data point or the E-step changed: q(z_n) follows the path again (no custom row)."""
     st.session_state["eg_custom"] = None
-    st.session_state[FOLLOWED] = _url_state.this_run()
+    run = _url_state.this_run()
+    st.session_state[FOLLOWED] = weakref.ref(run) if run is not None else None
 
 
 def _e_step():
@@ -80,7 +83,7 @@ def _mark_custom(context: str):
     the previous run's q reached it (a held arrow key, a slow network), so it sent the q it still showed,
     which differs from the q the page had set: not a move of q.
     """
-    followed, now = st.session_state.get(FOLLOWED), _url_state.this_run()()
+    followed, now = st.session_state.get(FOLLOWED), _url_state.this_run()
     if now is None or followed is None or followed() is not now:
         st.session_state["eg_custom"] = context
 

@@ -388,16 +388,23 @@ def end_page() -> None:
     """What follows every page (``app.py``): the sidebar's "Export" panel and the check of the address."""
     _export.panel(t)
     _notice_unknown_query(st.session_state.get(_url_state.INITIAL))
-    _url_state.finish(t)
+    _url_state.finish(t)  # reruns at once when it clamped a value of the address: the notice waits for that run
+    unknown = st.session_state.pop(_UNKNOWN, None)
+    if unknown:
+        from pages._guards import describe_unknown
+        st.toast(t("This address has settings this page does not use; they were ignored:") + " "
+                 + describe_unknown(unknown, lang=lang()), icon=":material/link_off:")
+
+
+_UNKNOWN = "_url_unknown_keys"  # the address's keys no widget uses, until the run that shows them
 
 
 def _notice_unknown_query(first_query) -> None:
-    """A toast when the address (as opened) carries keys no widget of this page uses; they are ignored."""
-    from pages._guards import describe_unknown, unknown_query_keys
+    """Note the keys of the address (as opened) that no widget of this page uses; they are ignored."""
+    from pages._guards import unknown_query_keys
     unknown = unknown_query_keys(first_query or (), set(st.session_state.keys()) | _url_state.MIRRORED)
     if unknown:
-        st.toast(t("This address has settings this page does not use; they were ignored:") + " "
-                 + describe_unknown(unknown), icon=":material/link_off:")
+        st.session_state[_UNKNOWN] = unknown
 
 
 def stop() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 import vizcore as vc
 from vizcore.datasets import MAX_CSV_BYTES
+from vizcore.i18n import tr, tr_message
 
 MAX_UPLOAD_ROWS = 5_000       # more rows make the EM page slow (every restart and curve costs O(N))
 MAX_ABS_VALUE = 1e12          # beyond this, squared distances lose all precision (or overflow)
@@ -58,41 +59,46 @@ def safe_name(name, limit: int = 60) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _remedy(message: str, model_name: str) -> str:
-    layout = LAYOUTS[model_name]
+def _remedy(message: str, model_name: str, lang: str = "en") -> str:
+    """How to fix the file, in ``lang``, chosen from the English ``message``."""
+    layout = tr(LAYOUTS[model_name], lang)
     m = message.lower()
     if "utf-8" in m:
-        return "Save the file as “CSV UTF-8” (in a spreadsheet: Save as → CSV UTF-8) and upload it again."
+        return tr("Save the file as “CSV UTF-8” (in a spreadsheet: Save as → CSV UTF-8) and upload it again.", lang)
     if " mb" in m:
-        return f"Upload at most {MAX_CSV_BYTES // 2**20} MB: keep fewer rows or fewer decimals."
+        return tr("Upload at most {mb} MB: keep fewer rows or fewer decimals.", lang).format(mb=MAX_CSV_BYTES // 2**20)
     if "empty" in m or "header only" in m:
-        return f"Add rows of data below the header: {layout}."
+        return tr("Add rows of data below the header: {layout}.", lang).format(layout=layout)
     if "column" in m:
-        return f"Give every row the same columns, separated by commas: {layout}."
+        return tr("Give every row the same columns, separated by commas: {layout}.", lang).format(layout=layout)
     if "finite" in m:
-        return "Replace NaN, infinity and numbers too large for a float (such as 1e400) by ordinary numbers."
+        return tr("Replace NaN, infinity and numbers too large for a float (such as 1e400) by ordinary numbers.", lang)
     if "expected numbers" in m:
-        return "Replace that cell by a number, with a dot as the decimal point (72.5, not 72,5 or text)."
+        return tr("Replace that cell by a number, with a dot as the decimal point (72.5, not 72,5 or text).", lang)
     if "zeros" in m:
-        return f"Give every row at least one count above 0: {layout}."
+        return tr("Give every row at least one count above 0: {layout}.", lang).format(layout=layout)
     if "heads" in m or "whole" in m or "≥ 0" in m or "zero" in m or "count" in m:
-        return f"Counts must be whole numbers ≥ 0: {layout}."
-    return f"Check the file against the expected layout: {layout}."
+        return tr("Counts must be whole numbers ≥ 0: {layout}.", lang).format(layout=layout)
+    return _check_layout(model_name, lang)
 
 
-def _too_many(rows: int) -> str:
-    return (f"file: expected at most {MAX_UPLOAD_ROWS:,} rows, got {rows:,}  \n"
-            f"Upload a random sample of at most {MAX_UPLOAD_ROWS:,} rows; the pages redraw every curve "
-            "from all the data at each move.")
+def _check_layout(model_name: str, lang: str) -> str:
+    return tr("Check the file against the expected layout: {layout}.", lang).format(layout=tr(LAYOUTS[model_name], lang))
 
 
-def parse_upload(raw: bytes, model_name: str) -> tuple[np.ndarray | None, str | None]:
+def _too_many(rows: int, lang: str) -> str:
+    return (tr("file: expected at most {most} rows, got {rows}", lang).format(most=f"{MAX_UPLOAD_ROWS:,}", rows=f"{rows:,}")
+            + "  \n" + tr("Upload a random sample of at most {most} rows; the pages redraw every curve from all the "
+                          "data at each move.", lang).format(most=f"{MAX_UPLOAD_ROWS:,}"))
+
+
+def parse_upload(raw: bytes, model_name: str, lang: str = "en") -> tuple[np.ndarray | None, str | None]:
     """Read an uploaded CSV for ``model_name``: ``(data, None)`` or ``(None, message)``.
 
-    The message says what is wrong and how to fix it; it is Markdown-escaped (safe to
-    pass to ``st.error``). Beyond :func:`vizcore.read_csv` the app asks for at least
-    two rows for a mixture, at most :data:`MAX_UPLOAD_ROWS` rows and values within
-    ±:data:`MAX_ABS_VALUE`.
+    The message says what is wrong and how to fix it, in ``lang`` (the values from the file come
+    through as they are); it is Markdown-escaped (safe to pass to ``st.error``). Beyond
+    :func:`vizcore.read_csv` the app asks for at least two rows for a mixture, at most
+    :data:`MAX_UPLOAD_ROWS` rows and values within ±:data:`MAX_ABS_VALUE`.
     """
     vc.get_model(model_name)  # an unknown model is a programming error, not a user's
     try:
@@ -102,25 +108,29 @@ def parse_upload(raw: bytes, model_name: str) -> tuple[np.ndarray | None, str | 
         if len(raw) <= MAX_CSV_BYTES:  # count the rows before parsing them (a parse of 10⁶ rows takes ~30 s)
             rows = sum(1 for line in raw.splitlines() if line.strip(b" \t,;\xef\xbb\xbf"))
             if rows > MAX_UPLOAD_ROWS + 1:  # + 1: a header
-                return None, _too_many(rows)
+                return None, _too_many(rows, lang)
         x = vc.read_csv(raw, model_name)
     except ValueError as err:
-        msg = str(err)
-        return None, f"{escape_markdown(msg)}  \n{_remedy(msg, model_name)}"
+        msg = str(err)  # translated after the remedy is chosen, escaped after it is translated
+        return None, f"{escape_markdown(tr_message(msg, lang))}  \n{_remedy(msg, model_name, lang)}"
     except Exception as err:  # noqa: BLE001 - whatever the parser missed: a message, not a traceback
-        return None, (f"file: could not be read as CSV ({escape_markdown(str(err) or type(err).__name__, 120)})  \n"
-                      f"Check the file against the expected layout: {LAYOUTS[model_name]}.")
+        return None, (tr("file: could not be read as CSV ({error})", lang).format(
+                      error=escape_markdown(str(err) or type(err).__name__, 120))
+                      + "  \n" + _check_layout(model_name, lang))
     rows = x.shape[0]
     if rows < MIN_ROWS[model_name]:
-        return None, (f"file: expected at least {MIN_ROWS[model_name]} rows of data, got {rows}  \n"
-                      f"A mixture needs several data points to say anything; add rows: {LAYOUTS[model_name]}.")
+        return None, (tr("file: expected at least {least} rows of data, got {rows}", lang).format(
+                      least=MIN_ROWS[model_name], rows=rows) + "  \n"
+                      + tr("A mixture needs several data points to say anything; add rows: {layout}.", lang).format(
+                          layout=tr(LAYOUTS[model_name], lang)))
     if rows > MAX_UPLOAD_ROWS:
-        return None, _too_many(rows)
+        return None, _too_many(rows, lang)
     big = float(np.max(np.abs(x)))
     if big > MAX_ABS_VALUE:
-        return None, (f"file: expected values between −{MAX_ABS_VALUE:.0e} and {MAX_ABS_VALUE:.0e}, "
-                      f"got {big:.3g}  \nRescale the column (e.g. divide by 1000: thousands instead of units); "
-                      "the shapes of the curves do not change.")
+        return None, (tr("file: expected values between −{most} and {most}, got {got}", lang).format(
+                      most=f"{MAX_ABS_VALUE:.0e}", got=f"{big:.3g}") + "  \n"
+                      + tr("Rescale the column (e.g. divide by 1000: thousands instead of units); the shapes of the "
+                           "curves do not change.", lang))
     x = np.array(x, dtype=float)
     x.setflags(write=False)
     return x, None
@@ -132,7 +142,7 @@ def unknown_query_keys(query_keys, known_keys) -> list[str]:
     return sorted({str(k) for k in query_keys} - known)
 
 
-def describe_unknown(keys, limit: int = 5) -> str:
+def describe_unknown(keys, limit: int = 5, lang: str = "en") -> str:
     """A safe one-line summary of ignored query keys: plausible names listed, anything else only counted."""
     plain = [k for k in keys if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", k)]
     other = len(keys) - len(plain)
@@ -140,5 +150,5 @@ def describe_unknown(keys, limit: int = 5) -> str:
     if len(plain) > limit:
         other += len(plain) - limit
     if other:
-        parts.append(f"{other} other" + ("s" if other > 1 else ""))
+        parts.append((tr("{n} others", lang) if other > 1 else tr("{n} other", lang)).format(n=other))
     return ", ".join(parts)

@@ -35,7 +35,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import cache_data, fail, t
+from pages._common import cache_data, fail, lang, t
 from pages._guards import escape_markdown, parse_upload, safe_name
 from vizcore import teaching
 
@@ -234,9 +234,10 @@ def _reference_sample(model_name: str, k: int | None):
 
 
 @cache_data(show_spinner=False, max_entries=16)
-def _read_upload(raw: bytes, model_name: str):
-    """(data, None) or (None, a message saying what is wrong and how to fix it); see pages/_guards.py."""
-    return parse_upload(raw, model_name)
+def _read_upload(raw: bytes, model_name: str, language: str):
+    """(data, None) or (None, a message in ``language`` saying what is wrong and how to fix it); see
+    pages/_guards.py."""
+    return parse_upload(raw, model_name, language)
 
 
 def _upload_store(prefix: str, model_name: str) -> str:
@@ -253,7 +254,7 @@ def _uploaded_data(prefix: str, model_name: str, up):
     """
     store = _upload_store(prefix, model_name)
     if up is not None:
-        x, problem = _read_upload(up.getvalue(), model_name)
+        x, problem = _read_upload(up.getvalue(), model_name, lang())
         if problem is None:
             st.session_state[store] = (safe_name(up.name), x)
         else:

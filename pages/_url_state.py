@@ -26,7 +26,7 @@ import streamlit as st
 
 INITIAL = "_url_initial"      # the query string of the session's first run: {key: [values]}
 PENDING = "_url_pending"      # {key: clamped value} to apply at the start of the next run
-NOTICE = "_url_notice"        # [(key, what happened)] to show after the run that applied them
+NOTICE = "_url_notice"        # [(key, value given, value used or None for the default)] to show after the run that applied them
 CLAIMED = "_url_claimed"      # hand-mirrored keys (see mirror) written by this run's page
 LAGGING = "_url_lagging"      # the browser's address lags a bound widget (found before the page ran)
 SENT = "_url_sent"            # (the run, time.monotonic()) of the server's last write to the address
@@ -327,7 +327,7 @@ def _clamped(md, raw: list[str]):
     return int(round(v)) if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool) else float(v)
 
 
-def check(snapshot: dict[str, list[str]]) -> tuple[dict, list[tuple[str, str]]]:
+def check(snapshot: dict[str, list[str]]) -> tuple[dict, list[tuple[str, str, str | None]]]:
     """``(clamped, problems)`` for a query string after the page ran: values to set, and what to report.
 
     Only keys that are widgets of this page are looked at.
@@ -348,9 +348,9 @@ def check(snapshot: dict[str, list[str]]) -> tuple[dict, list[tuple[str, str]]]:
         shown = ",".join(raw)
         if c is not None:
             clamped[key] = c
-            problems.append((key, f"{shown} → {c:g} (nearest allowed value)"))
+            problems.append((key, shown, f"{c:g}"))
         else:
-            problems.append((key, f"{shown} → default"))
+            problems.append((key, shown, None))
     return clamped, problems
 
 
@@ -375,7 +375,9 @@ def finish(t) -> None:
         notice = problems or notice
     if notice:
         from pages._guards import escape_markdown
-        lines = [f"{escape_markdown(k, 60)} = {escape_markdown(what, 80)}" for k, what in notice[:6]]
+        lines = [f"{escape_markdown(k, 60)} = {escape_markdown(given, 60)} → "
+                 + (t("{value} (nearest allowed value)").format(value=escape_markdown(value, 20)) if value is not None
+                    else t("default")) for k, given, value in notice[:6]]
         more = len(notice) - len(lines)
         st.toast(t("Some values in this address could not be used, so defaults (or the nearest allowed value) "
                    "were taken:") + "  \n" + "  \n".join(lines) + (f"  \n… (+{more})" if more > 0 else ""),

@@ -382,11 +382,11 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
             f"| {'—' if kind == 'start' else gap_text(log_p_now, bound_now)} |")
         if s_now >= S:
             if trace.converged:
-                st.caption(t("Converged: the last iteration raised log p by less than") + f" {TOL:g} "
-                           + t("after") + f" {trace.n_iter} " + t("iterations."))
+                st.caption(t("Converged: the last iteration raised log p by less than {tol}, after {n} iterations.")
+                           .format(tol=f"{TOL:g}", n=trace.n_iter))
             else:
-                st.caption(t("Stopped after") + f" {trace.n_iter} " + t("iterations without converging (tolerance")
-                           + f" {TOL:g}).")
+                st.caption(t("Stopped after {n} iterations without converging (tolerance {tol}).")
+                           .format(n=trace.n_iter, tol=f"{TOL:g}"))
         theta_now = trace.params[ti]
         resp = None if kind == "start" else responsibilities(model_name, x, trace.params[qi - 1])
         q_txt = t("no q yet: press E-step") if kind == "start" else f"q{emfig.sub(qi)} = p(Z|X, θ{emfig.sub(qi - 1)})"
@@ -557,13 +557,16 @@ def against_gradient_ascent(model_name: str, x, init, fixed: tuple, trace) -> No
         if ga_ll is not None:
             if ga_div:
                 why = ga_msg.split(": ", 1)  # "left the valid region: <vizcore's own message>" or one sentence
-                st.warning(t("Gradient ascent diverged after") + f" {ga_ll.size - 1} " + t("steps:") + " "
+                st.warning(t("Gradient ascent diverged after {n} steps:").format(n=ga_ll.size - 1) + " "
                            + t(why[0]) + (f": {tr_message(why[1], lang())}" if len(why) > 1 else ""))
             else:
-                st.info(t("After") + f" {ga_ll.size - 1} " + t("steps: gradient ascent") + f" {num(ga_ll[-1])}, "
-                        + t("EM") + f" {num(trace.log_likelihood[min(ga_ll.size - 1, trace.n_iter)])} "
-                        + t("(EM converged after") + f" {trace.n_iter} " + t("iterations at")
-                        + f" {num(trace.log_likelihood[-1])})")
+                said = (t("After {n} steps: gradient ascent {ga}, EM {em} (EM converged after {k} iterations at {final})")
+                        if trace.converged else
+                        t("After {n} steps: gradient ascent {ga}, EM {em} (EM stopped after {k} iterations without "
+                          "converging, at {final})"))
+                st.info(said.format(n=ga_ll.size - 1, ga=num(ga_ll[-1]),
+                                    em=num(trace.log_likelihood[min(ga_ll.size - 1, trace.n_iter)]),
+                                    k=trace.n_iter, final=num(trace.log_likelihood[-1])))
 
 
 several_starts(model_name, x, setup.k, fixed)

@@ -33,7 +33,7 @@ TRANSLATING = {"t": 0, "tr": 0, "fail": 1}  # callable name -> index of the tran
 
 ALLOWED = {
     # acronyms the brief keeps
-    "ELBO", "KL", "EM", "IWAE", "CAVI", "CSV", "PNG", "HTML", "SE",
+    "ELBO", "KL", "EM", "IWAE", "CAVI", "CSV", "PNG", "HTML", "SE", "UTF",
     # notation written as words
     "log", "exp", "max", "min", "argmax", "Var", "Bin", "Mult", "Binomial", "Mean", "nan", "inf",
     "theta",  # θ spelled in ASCII in the EM page's copyable block of exact values

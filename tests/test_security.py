@@ -99,6 +99,22 @@ def test_parse_upload_gives_one_message_with_a_remedy(name, model, raw, what, ho
     assert "Traceback" not in message and len(message) < 600
 
 
+@pytest.mark.parametrize("name,model,raw,what,how", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_parse_upload_speaks_the_page_language(name, model, raw, what, how):
+    """In Chinese the same two lines come out in Chinese, every number of the English message kept; the only
+    English words left are the file's own (a cell it could not read) and the CSV parser's own message."""
+    from test_i18n import english_words
+    from vizcore.i18n import _NUMBER
+    _, english = parse_upload(raw, model)
+    _, chinese = parse_upload(raw, model, "zh")
+    wrong, fix = _split(chinese)
+    assert re.search(r"[\u4e00-\u9fff]", wrong) and re.search(r"[\u4e00-\u9fff]", fix), chinese
+    theirs = set(english_words(raw[:2000].decode("latin-1"))) | {"field", "larger", "than", "limit"}
+    assert set(english_words(wrong + " " + fix)) <= theirs, (wrong, fix)
+    en_wrong, _ = _split(english)
+    assert sorted(_NUMBER.findall(en_wrong)) == sorted(_NUMBER.findall(wrong)), (en_wrong, wrong)
+
+
 @pytest.mark.parametrize("model", sorted(GOOD))
 def test_parse_upload_accepts_good_files(model):
     x, message = parse_upload(GOOD[model][1], model)
@@ -334,6 +350,20 @@ def test_random_query_strings(page):
     keys = [k for k in CRAFTED if k]
     for seed in range(3):
         _assert_rendered_safely(_run_app(page, _random_query(seed, keys)), f"{page} seed {seed}")
+
+
+@pytest.mark.parametrize("lang,clamped,default,others", [("en", "nearest allowed value", "default", "7 others"),
+                                                           ("zh", "最接近的允许值", "默认值", "另外 7 个")])
+def test_the_address_notices_speak_the_page_language(lang, clamped, default, others):
+    """The toasts about an address's values (one clamped, one unusable, keys no widget uses) in the page's language."""
+    junk = {f"<k{i}>": "1" for i in range(7)}  # implausible names: only counted
+    at = _run_app("pages/home.py", {"home_t": "7", "lang": lang, **junk})
+    toasts = " ".join(unescape_markdown(v) for v in at.first_toasts + [el.value for el in at.toast])
+    assert f"home_t = 7 → 1 ({clamped})" in toasts.replace("（", " (").replace("）", ")"), toasts
+    assert others in toasts, toasts
+    at = _run_app("pages/home.py", {"home_t": "abc", "lang": lang})
+    toasts = " ".join(unescape_markdown(v) for v in at.first_toasts + [el.value for el in at.toast])
+    assert f"home_t = abc → {default}" in toasts, toasts
 
 
 def test_known_keys_are_not_reported():

@@ -45,7 +45,30 @@ def tr_message(message: str, lang: str = "en") -> str:
     m = _EXPECTED.match(message)
     if not m:
         return message
-    what = tr("expected " + m["what"], lang)
+    what = tr_numbered("expected " + m["what"], lang)
     what = m["what"] if what == "expected " + m["what"] else what
     return tr("{name}: expected {what}, got {got}", lang).format(
-        name=tr(m["name"], lang), what=what, got=tr(m["got"], lang))
+        name=tr_numbered(m["name"], lang), what=what, got=tr_numbered(m["got"], lang))
+
+
+# a number as vizcore's messages write it: -1, 2.5, 1e+200, 5,000 (not the digits of a name such as x1 or gmm2d)
+_NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def tr_numbered(text: str, lang: str = "en") -> str:
+    """``text`` in ``lang``, its numbers kept as they are.
+
+    A phrase with its own entry is looked up whole; otherwise its numbers are looked up as ``{0}``,
+    ``{1}``, …: ``"row 3"`` under ``"row {0}"``, ``"11 heads in 10 tosses in row 3"`` under
+    ``"{0} heads in {1} tosses in row {2}"``. Without an entry the text stays as it is.
+    """
+    whole = tr(text, lang)
+    if whole != text or lang == "en":
+        return whole
+    numbers = _NUMBER.findall(text)
+    if not numbers:
+        return text
+    slots = iter(range(len(numbers)))
+    template = _NUMBER.sub(lambda _: "{%d}" % next(slots), text)
+    found = tr(template, lang)
+    return found.format(*numbers) if found != template else text

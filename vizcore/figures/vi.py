@@ -403,7 +403,7 @@ def vem_slice_spec(mus, log_p, bound, *, mu_t: float, mu_next: float, lang: str 
                  name=tr("restricted bound", lang) + " L(q_t, θ)", line=dict(color=ELBO, width=2.5, dash="dash"),
                  hovertemplate="μ₀ = %{x:.3f}<br>L = %{y:.4f}<extra></extra>"),
             dict(type="scatter", x=[mu_t, mu_t], y=[bd_t, lp_t], mode="lines+markers",
-                 name=f"{tr('gap at', lang)} θ_t = {fmt(lp_t - bd_t)}", line=dict(color=KL, width=3),
+                 name=tr("gap at θ_t = {gap}", lang).format(gap=fmt(lp_t - bd_t)), line=dict(color=KL, width=3),
                  marker=dict(size=8, color=KL)),
             dict(type="scatter", x=[mu_next], y=[float(np.interp(mu_next, mus, bd))], mode="markers",
                  name=tr("M-step: θ_t+1", lang),

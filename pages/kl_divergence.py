@@ -111,6 +111,9 @@ def _fits(separation: float, weight: float) -> dict:
                 reverse_pdf=reverse.q.pdf(x), forward_pdf=forward.q.pdf(x))
 
 
+ZERO = 1e-9  # a divergence this small is 0 up to rounding (the largest error of the quadrature is far below it)
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "—"
@@ -210,9 +213,13 @@ def _explorer() -> None:
                 parts.append(f"{t('quadrature')} {_fmt(quad)}")
                 st.caption(" · ".join(parts))
 
-    if equal:
+    finite = math.isfinite(kl_qp) and math.isfinite(kl_pq)
+    if equal or (finite and max(abs(kl_qp), abs(kl_pq)) <= ZERO):  # the same density written another way too
         st.success(t("q = p: the log-ratio is 0 everywhere, so both divergences are exactly 0."))
-    elif math.isfinite(kl_qp) and math.isfinite(kl_pq):
+    elif finite and math.isclose(kl_qp, kl_pq, rel_tol=1e-6, abs_tol=ZERO):
+        st.caption(t("Here KL(q‖p) = KL(p‖q) although q ≠ p (two Gaussians of the same width, for instance). "
+                     "In general the two differ: KL is not symmetric. Move a slider and they part."))
+    elif finite:
         st.caption(t("Swapping the roles of q and p changes the value: KL is not symmetric."))
     if math.isinf(kl_qp):
         st.warning(t("KL(q‖p) = ∞ because q puts mass where p has none: q gives {share} of its probability "
@@ -302,7 +309,7 @@ st.title(t("KL divergence"))
 prose(t(
     "The Kullback–Leibler divergence KL(q‖p) measures how much q, an approximation, differs from p, "
     "the target, by averaging log q/p under q. It is never negative and is zero only when q = p, "
-    "yet it is not a distance: swapping q and p changes its value, and the integrand itself can be negative."
+    "yet it is not a distance: swapping q and p changes its value in general, and the integrand itself can be negative."
 ))
 _explorer()
 _fitting()

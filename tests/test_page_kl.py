@@ -109,6 +109,30 @@ def test_q_equal_p_by_moving_sliders():
     assert at.success
 
 
+def test_equal_values_in_both_directions_are_not_called_asymmetric():
+    """KL(q‖p) = KL(p‖q) for two Gaussians of one width: the page says so instead of "changes the value"."""
+    at = run_page("gaussian")
+    at.slider(key="kl_gaussian_q_sd").set_value(at.slider(key="kl_gaussian_p_sd").value).run()
+    m = metrics(at)
+    assert m["KL(q‖p)"] == m["KL(p‖q)"] != "0.0000"
+    assert "changes the value" not in texts(at, "caption")
+    assert "although q ≠ p" in texts(at, "caption") and not at.success
+    at.slider(key="kl_gaussian_q_sd").set_value(0.8).run()  # widths differ: the values part
+    assert "changes the value" in texts(at, "caption") and "although q ≠ p" not in texts(at, "caption")
+
+
+def test_a_mixture_written_in_the_other_order_is_q_equal_p():
+    """p = 0.5·N(−2, 0.8²) + 0.5·N(2, 0.8²) and q, the same with its components swapped: one density, KL = 0."""
+    at = run_page("mixture")
+    for name, value in (("weight", 0.5), ("mean1", 2.0), ("sd1", 0.8), ("mean2", -2.0), ("sd2", 0.8)):
+        at.slider(key=f"kl_mixture_q_{name}").set_value(value)
+    at.run()
+    assert not at.exception
+    assert metrics(at) == {"KL(q‖p)": "0.0000", "KL(p‖q)": "0.0000"}
+    assert "both divergences are exactly 0" in texts(at, "success")
+    assert "changes the value" not in texts(at, "caption")
+
+
 def test_bernoulli_with_p_at_zero_is_infinite_and_explained():
     at = run_page("bernoulli")
     at.slider(key="kl_bernoulli_p_theta").set_value(0.0)

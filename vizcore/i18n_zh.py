@@ -150,7 +150,7 @@ ZH: dict[str, str] = {
     "q from the prior p(Z) (0) to the posterior p(Z|X, θ) (1)": "q 从先验 p(Z)（0）到后验 p(Z|X, θ)（1）",
     "Old Faithful waiting times, two Gaussian components (means 55 and 80, variances 36). Bars start at a common baseline below the ELBO of q = prior; log p stays fixed, the ELBO grows and the KL gap shrinks to 0 at the posterior.": "老忠实泉（Old Faithful）的喷发等待时间，两个高斯分量（均值 55 和 80，方差 36）。条形从同一基线出发，基线低于 q = 先验时的 ELBO；log p 保持不变，ELBO 增大，KL 间隙在后验处缩小为 0。",
     "The story, in order": "故事线，按顺序",
-    "The Kullback–Leibler divergence KL(q‖p) measures how much q, an approximation, differs from p, the target, by averaging log q/p under q. It is never negative and is zero only when q = p, yet it is not a distance: swapping q and p changes its value, and the integrand itself can be negative.": "Kullback–Leibler 散度 KL(q‖p) 衡量近似分布 q 与目标分布 p 的差异：在 q 下对 log q/p 求平均。它从不为负，且仅当 q = p 时为零；但它不是距离：交换 q 和 p 会改变其值，而且被积函数本身可以为负。",
+    "The Kullback–Leibler divergence KL(q‖p) measures how much q, an approximation, differs from p, the target, by averaging log q/p under q. It is never negative and is zero only when q = p, yet it is not a distance: swapping q and p changes its value in general, and the integrand itself can be negative.": "Kullback–Leibler 散度 KL(q‖p) 衡量近似分布 q 与目标分布 p 的差异：在 q 下对 log q/p 求平均。它从不为负，且仅当 q = p 时为零；但它不是距离：交换 q 和 p 一般会改变其值，而且被积函数本身可以为负。",
     "Family": "分布族",
     "Fitting a Gaussian q to a bimodal p": "用高斯 q 拟合双峰 p",
     "Which Gaussian q is closest to a two-humped p depends on the direction. Minimising the reverse KL(q‖p) punishes q for putting mass where p is small, so q hides inside one mode. Minimising the forward KL(p‖q) punishes q for missing mass that p has, so q stretches over both modes: its answer is the Gaussian with p's mean and variance.": "哪个高斯 q 最接近双峰的 p，取决于 KL 的方向。最小化反向 KL(q‖p) 会惩罚 q 在 p 很小处放置概率质量，因此 q 躲进一个峰里。最小化正向 KL(p‖q) 会惩罚 q 遗漏 p 拥有的质量，因此 q 横跨两个峰：其解就是与 p 同均值、同方差的高斯。",
@@ -550,6 +550,8 @@ ZH: dict[str, str] = {
     "an empty file": "空文件",
     "a header only": "只有表头",
     "a row of zeros": "全为零的一行",
+    "Here KL(q‖p) = KL(p‖q) although q ≠ p (two Gaussians of the same width, for instance). In general the two differ: KL is not symmetric. Move a slider and they part.":
+        "此处 KL(q‖p) = KL(p‖q)，尽管 q ≠ p（例如两个宽度相同的高斯分布）。一般情况下两者不相等：KL 不对称。移动一个滑块，它们就会分开。",
     "{value} (nearest allowed value)": "{value}（最接近的允许值）",
     "default": "默认值",
     "{n} other": "另外 {n} 个",

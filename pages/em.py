@@ -401,7 +401,7 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
         elif model_name == "coins":
             dfig = lazy(emfig.coins_split_spec, x[:, 0], x[:, 1], resp, title=title, lang=lang(), height=DATA_HEIGHT)
         else:
-            dfig = lazy(emfig.linkage_split_spec, np.asarray(x).ravel()[:4], None if resp is None else trace.stats[qi - 1]["z"],
+            dfig = lazy(emfig.linkage_split_spec, ev.linkage_totals(x), None if resp is None else trace.stats[qi - 1]["z"],
                                        title=title, lang=lang(), height=DATA_HEIGHT)
         show(dfig, key="em_data", share=0.38, alt=t("The data at the current half-step, coloured by q(z)."))
         if model_name == "gmm1d":
@@ -431,27 +431,41 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
              r"\;=\; \log p(X|\theta_{t-1})")
     st.latex(rf"t = {t_it}:\qquad {ll_new:.4f} \;\ge\; {lm:.4f} \;\ge\; {le:.4f} \;=\; {ll_old:.4f}")
     stats_t = trace.stats[t_it - 1]
-    if model_name == "gmm1d":
-        st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\quad \pi_k = \frac{N_k}{N},\quad "
-                 r"\mu_k = \frac{1}{N_k}\sum_n q_{nk} x_n,\quad \sigma_k^2 = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2")
-        st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
-    elif model_name == "gmm2d":
-        st.latex(r"\text{" + t("M-step here") + r": } N_k = \sum_n q_{nk},\ \pi_k = \tfrac{N_k}{N},\ "
-                 r"\mu_k = \tfrac{1}{N_k}\sum_n q_{nk} x_n,\ \Sigma_k = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top")
+    # a parameter held fixed keeps its value: the M-step's formula is shown for the others only
+    held = r"\ \text{" + t("held") + "}"
+    m_here = r"\text{" + t("M-step here") + r": } "
+    if model_name in ("gmm1d", "gmm2d"):
+        spread = "variances" if model_name == "gmm1d" else "covariances"
+        st.latex(m_here + r",\quad ".join([
+            r"N_k = \sum_n q_{nk}",
+            r"\pi_k" + held if "weights" in fixed else r"\pi_k = \frac{N_k}{N}",
+            r"\mu_k" + held if "means" in fixed else r"\mu_k = \frac{1}{N_k}\sum_n q_{nk} x_n",
+            (r"\sigma_k^2" if model_name == "gmm1d" else r"\Sigma_k") + held if spread in fixed else
+            r"\sigma_k^2 = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2" if model_name == "gmm1d" else
+            r"\Sigma_k = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top"]))
         st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
     elif model_name == "coins":
         h, n = np.asarray(stats_t["heads"]), np.asarray(stats_t["tosses"])
-        parts = [rf"p_{k + 1} = \tfrac{{{h[k]:.2f}}}{{{h[k]:.2f} + {n[k] - h[k]:.2f}}} = {h[k] / n[k]:.4f}"
-                 for k in range(h.size) if n[k] > 0]
-        st.latex(r"\text{" + t("M-step here") + r": } p_k = \frac{\sum_n q_{nk} h_n}{\sum_n q_{nk} t_n}:\quad " + r",\quad ".join(parts))
+        weights = r"\pi_k" + held if "weights" in fixed else r"\pi_k = \frac{1}{N}\sum_n q_{nk}"
+        if "heads_probs" in fixed:
+            st.latex(m_here + r"p_k" + held + r",\quad " + weights)
+        else:
+            parts = [rf"p_{k + 1} = \tfrac{{{h[k]:.2f}}}{{{h[k]:.2f} + {n[k] - h[k]:.2f}}} = {h[k] / n[k]:.4f}"
+                     for k in range(h.size) if n[k] > 0]
+            st.latex(m_here + r"p_k = \frac{\sum_n q_{nk} h_n}{\sum_n q_{nk} t_n}:\quad " + r",\quad ".join(parts)
+                     + r",\qquad " + weights)
     else:
-        y = np.asarray(x).ravel()
+        y = ev.linkage_totals(x)
         th_old, ez = float(trace.params[t_it - 1].theta[0]), float(stats_t["z"])
         th_new = float(trace.params[t_it].theta[0])
         st.latex(rf"\text{{{t('E-step here')}: }} E[z] = y_1\,\frac{{\theta/4}}{{1/2+\theta/4}} = {y[0]:g}\cdot"
                  rf"\frac{{{th_old / 4:.4f}}}{{{0.5 + th_old / 4:.4f}}} = {ez:.4f}")
         st.latex(rf"\text{{{t('M-step here')}: }} \theta_{{t}} = \frac{{E[z] + y_4}}{{E[z] + y_2 + y_3 + y_4}} = "
                  rf"\frac{{{ez + y[3]:.4f}}}{{{ez + y[1] + y[2] + y[3]:.4f}}} = {th_new:.6f}")
+        if np.asarray(x).reshape(-1, 4).shape[0] > 1:
+            st.caption(t("y: the counts of the file's {rows} rows added up. The rows are independent, so log p(y|θ), "
+                         "E[z] and the M-step depend on the data only through these totals.")
+                       .format(rows=np.asarray(x).reshape(-1, 4).shape[0]))
     with st.expander(t("Exact values at this half-step"), expanded=False):
         lines = [f"{t('half-step')} = {s_now} ({emfig.step_label(s_now, trace, lang())})",
                  f"log p(X|theta) = {log_p_now!r}",

@@ -315,3 +315,62 @@ def test_runs_in_chinese_and_in_presenter_mode(state):
     spec = chart(at)
     assert spec["layout"]["sliders"][0]["active"] == 1
     assert spec["layout"]["title"]["font"]["size"] >= 28, "presenter mode enlarges the figure's text"
+
+
+def test_linkage_formulas_use_the_totals_of_every_row():
+    """A linkage file of two rows: the E- and M-step formulas written with numbers use the counts added up over
+    the rows, and their results equal the trace's E[z] and θ₁ (vizcore computed them from all rows)."""
+    at = app()
+    at.selectbox(key="em_model").set_value("linkage").run()
+    at.selectbox(key="em_data_linkage").set_value("upload").run()
+    rows = np.array([[125, 18, 20, 34], [60, 10, 10, 15]])
+    raw = "\n".join(",".join(str(v) for v in r) for r in rows).encode()
+    at.file_uploader(key="em_upload_linkage").set_value(("two.csv", raw, "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    button(at, "em_e").click().run()
+    button(at, "em_m").click().run()
+    y = rows.sum(axis=0)
+    latex = " ".join(el.value for el in at.latex)
+    m = re.search(r"E\[z\] = y_1.*?= (\S+)\\cdot\\frac\{(\S+)\}\{(\S+)\} = (\S+)", latex)
+    assert m, latex
+    assert float(m.group(1)) == y[0]
+    theta0 = float(m.group(2)) * 4
+    ez = y[0] * (theta0 / 4) / (0.5 + theta0 / 4)
+    assert float(m.group(4)) == pytest.approx(ez, abs=1e-4)
+    m = re.search(r"\\theta_\{t\} = \\frac\{E\[z\] \+ y_4\}\{E\[z\] \+ y_2 \+ y_3 \+ y_4\} = "
+                  r"\\frac\{(\S+)\}\{(\S+)\} = (\S+)", latex)
+    assert m, latex
+    num, den, theta1 = (float(v) for v in m.groups())
+    assert num == pytest.approx(ez + y[3], abs=1e-4) and den == pytest.approx(ez + y[1] + y[2] + y[3], abs=1e-4)
+    assert num / den == pytest.approx(theta1, abs=1e-6)
+    assert "added up" in " ".join(c.value for c in at.caption)
+
+
+def test_linkage_totals_add_up_the_rows():
+    assert ev.linkage_totals([[1, 2, 3, 4], [10, 20, 30, 40]]).tolist() == [11, 22, 33, 44]
+    assert ev.linkage_totals([125, 18, 20, 34]).tolist() == [125, 18, 20, 34]
+    with pytest.raises(ValueError, match="y: expected rows of four counts"):
+        ev.linkage_totals([[1, 2, 3]])
+
+
+@pytest.mark.parametrize("model,held,symbol,formula", [
+    ("gmm1d", "means", r"\mu_k", r"\mu_k = \frac"),
+    ("gmm1d", "weights", r"\pi_k", r"\pi_k = \frac"),
+    ("gmm2d", "covariances", r"\Sigma_k", r"\Sigma_k = \tfrac"),
+    ("coins", "heads_probs", "p_k", r"p_k = \frac"),
+])
+def test_m_step_formula_shows_held_parameters_as_held(model, held, symbol, formula):
+    """A parameter held fixed keeps its value through the M-step: the formula written out for this M-step says
+    "held" for it instead of the update it does not get."""
+    at = app()
+    if model != "gmm1d":
+        at.selectbox(key="em_model").set_value(model).run()
+    at.multiselect(key=f"em_fixed_{model}").set_value([held]).run()
+    button(at, "em_e").click().run()
+    button(at, "em_m").click().run()
+    assert not at.exception and not at.error
+    latex = next(el.value for el in at.latex if "M-step here" in el.value)
+    assert symbol + r"\ \text{held}" in latex and formula not in latex, latex
+    at.multiselect(key=f"em_fixed_{model}").set_value([]).run()
+    latex = next(el.value for el in at.latex if "M-step here" in el.value)
+    assert formula in latex and r"\text{held}" not in latex, latex

@@ -251,3 +251,16 @@ def trace_csv(model, trace: EMTrace) -> str:
     for r in rows:
         out.append(",".join("" if (isinstance(v, float) and not np.isfinite(v)) else repr(v) if isinstance(v, float) else str(v) for v in r))
     return "\n".join(out) + "\n"
+
+
+def linkage_totals(y) -> np.ndarray:
+    """The genetic-linkage counts (y₁, y₂, y₃, y₄) added up over the rows of ``y`` (R, 4).
+
+    Rows are independent multinomial draws, so log p(y|θ) depends on θ only through these totals, and so do
+    the E-step's E[z] = y₁ (θ/4)/(1/2 + θ/4) and the M-step θ = (E[z] + y₄)/(E[z] + y₂ + y₃ + y₄): the
+    formulas the EM page writes out with numbers hold with the totals in place of one row's counts.
+    """
+    y = as_array(y, "y")
+    if y.ndim not in (1, 2) or y.shape[-1] != 4 or y.size == 0:
+        raise ValueError(f"y: expected rows of four counts (R, 4), got shape {y.shape}")
+    return y.reshape(-1, 4).sum(axis=0)

@@ -550,6 +550,9 @@ ZH: dict[str, str] = {
     "an empty file": "空文件",
     "a header only": "只有表头",
     "a row of zeros": "全为零的一行",
+    "y: the counts of the file's {rows} rows added up. The rows are independent, so log p(y|θ), E[z] and the M-step depend on the data only through these totals.":
+        "y：文件中 {rows} 行计数之和。各行相互独立，因此 log p(y|θ)、E[z] 和 M 步只通过这些总数依赖于数据。",
+    "held": "保持不变",
     "Here KL(q‖p) = KL(p‖q) although q ≠ p (two Gaussians of the same width, for instance). In general the two differ: KL is not symmetric. Move a slider and they part.":
         "此处 KL(q‖p) = KL(p‖q)，尽管 q ≠ p（例如两个宽度相同的高斯分布）。一般情况下两者不相等：KL 不对称。移动一个滑块，它们就会分开。",
     "{value} (nearest allowed value)": "{value}（最接近的允许值）",

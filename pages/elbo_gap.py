@@ -15,17 +15,17 @@ from vizcore.figures.bounds import decomposition_spec, evidence_bar_spec, fmt, g
 
 GRID = 300
 FOLLOWED = "_eg_followed"   # the run in which t, the point or the E-step moved (see _mark_custom)
-MAX_POINT_SLIDERS = 6
 
 
 # ---- cached computations ------------------------------------------------------------------------
 @cache_data(show_spinner=False, max_entries=32)
 def endpoints(model_name: str, x, params):
-    """The prior q (t = 0) and the posterior q (t = 1) as resp, and the ELBO of the prior."""
+    """The prior q (t = 0) and the posterior q (t = 1) as resp, the ELBO of the prior, and the largest prior
+    probability of latent values the data rule out (linkage's z > y₁; the q at t = 0 leaves it out)."""
     model = vc.get_model(model_name)
     prior = vc.prior_resp(model, x, params)
     post = vc.posterior(model, x, params)
-    return prior, post, vc.elbo(model, x, params, prior)
+    return prior, post, vc.elbo(model, x, params, prior), float(vc.prior_mass_ruled_out(model, x, params).max())
 
 
 @cache_data(show_spinner=False, max_entries=64)
@@ -104,13 +104,15 @@ def _set_by_hand_in_url(expected: dict) -> bool:
 
 # ---- what q drives ---------------------------------------------------------------------------------
 @fragment
-def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
+def q_section(setup, prior, post, elbo_prior: float, ruled_out: float, formula) -> None:
     """Everything q drives: "Choose q" to the end, and the numbers of the formula at the top
     (``formula``, a placeholder above the model controls). A fragment, so that moving t,
     a q(z_n) slider, the data point or the coordinate reruns this section alone; the model controls above
     are left as they are (bench/README.md, item 44). A model change reruns the whole page, this included."""
     model, x, params, sig = setup.model, setup.x, setup.params, setup.signature
     n_points, k = post.shape
+    # a mixture's z is a component (a slider each); linkage's z counts 0..y₁ (q a Binomial, one slider ρ)
+    point_sliders = setup.model_name != "linkage"
     st.subheader(t("Choose q"))
     qc1, qc2, qc3 = st.columns([1.15, 1.25, 1.3], gap="medium")
     with qc1:
@@ -120,6 +122,9 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
         st.button(t("Set q to the posterior (E-step)"), key="eg_estep", on_click=_e_step, type="primary",
                   width="stretch")
         st.caption(t("The E-step sets q(Z) = p(Z|X, θ): t = 1 and the per-point q equal to the posterior."))
+        if ruled_out > 1e-9:  # shown where it is more than rounding: small uploaded linkage counts
+            st.caption(t("Here t = 0 is the prior restricted to z ≤ y₁, the values the data allow: p(z|θ) gives "
+                         "up to {mass} to larger z, so KL(q ‖ p(Z|θ)) is not 0 at t = 0.").format(mass=f"{ruled_out:.2%}"))
     q_path = vc.interpolate_resp(prior, post, float(tt))
 
     with qc2:
@@ -130,7 +135,7 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
             n_idx = 0
         context = f"{setup.model_name}|{setup.data_key}|{setup.k}|{setup.seed}|{n_points}|{n_idx}"
         if "eg_custom" not in st.session_state:  # a fresh session: restore a hand-set q(z_n) from the address
-            if k <= MAX_POINT_SLIDERS:
+            if point_sliders:
                 expected = {f"eg_q_{sig}_{j}": round(float(v), 2) for j, v in enumerate(q_path[n_idx])}
             else:
                 expected = {"eg_rho": round(float(params.theta[0] / (2 + params.theta[0])), 3)}
@@ -139,7 +144,7 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
         xn = np.ravel(x[n_idx])
         values = ", ".join(f"{v:.4g}" for v in xn)
         st.caption(f"$x_n$ = {values if xn.size == 1 else f'({values})'}")   # a number, or a tuple
-        if k <= MAX_POINT_SLIDERS:
+        if point_sliders:
             keys = [f"eg_q_{sig}_{j}" for j in range(k)]
             if not custom:  # show the path's q(z_n); moving a slider makes this row custom
                 for key, v in zip(keys, q_path[n_idx]):
@@ -165,7 +170,7 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
         if custom:
             st.caption(t("$q(z_n)$ is set by hand for this point; moving $t$ returns it to the path."))
     with qc3:
-        show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], lang=lang()), key="eg_point_chart", share=0.33,
+        show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], z_from=1 if point_sliders else 0, lang=lang()), key="eg_point_chart", share=0.33,
              alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
 
     try:
@@ -230,7 +235,8 @@ def q_section(setup, prior, post, elbo_prior: float, formula) -> None:
                              bind="query-params")
         prose(t("q stays the distribution chosen above while θ moves along this coordinate (the others held). "
                       "The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). "
-                      "After the E-step it is zero at the current θ and grows away from it."))
+                      "After the E-step it is zero at the current θ, and away from it it is usually positive: it is "
+                      "zero only where p(Z|X, θ) equals q again."))
     try:
         values, f, bound, cur = gap_curve(setup.model_name, x, params, q, coord)
     except ValueError as err:
@@ -258,9 +264,9 @@ if setup is None:
     st.stop()
 x, params = setup.x, setup.params
 try:
-    prior, post, elbo_prior = endpoints(setup.model_name, x, params)
+    prior, post, elbo_prior, ruled_out = endpoints(setup.model_name, x, params)
 except ValueError as err:
     fail(err, "Choose other values of θ.")
     st.stop()
-q_section(setup, prior, post, elbo_prior, formula)
+q_section(setup, prior, post, elbo_prior, ruled_out, formula)
 show_code(vc.decompose, vc.elbo)

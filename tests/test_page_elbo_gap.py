@@ -225,12 +225,32 @@ def test_per_point_sliders_all_zero_render_as_uniform():
 
 def test_linkage_binomial_q_and_its_posterior_member():
     at = _page("linkage")
+    assert "restricted to z ≤ y₁" not in " ".join(c.value for c in at.caption)  # DLR's y₁ = 125: ~1e-15 left out
     at.slider(key="eg_rho").set_value(0.3)
     _run(at)
     model, x, p = _reference("linkage")
     q = teaching.binomial_row(int(x[0, 0]), model.n_latent(x), 0.3)[None, :]
     assert _metric(at, ELBO) == pytest.approx(vc.elbo(model, x, p, q), abs=6e-5)
     at.slider(key="eg_rho").set_value(0.2)  # θ/(2+θ) = 0.2 at θ = 0.5: the posterior
+    _run(at)
+    assert abs(_metric(at, KL)) < 1e-9
+
+
+def test_linkage_with_a_small_first_count_still_counts_z_from_zero():
+    """An uploaded row with y₁ = 3: z takes the values 0..3 (a count), so q is still the one Binomial slider ρ,
+    not sliders named after components 1..4, and the chart of q(z_n) labels z from 0."""
+    at = _page("linkage")
+    at.selectbox(key="eg_data_linkage").set_value("upload").run()
+    assert not at.exception
+    at.file_uploader(key="eg_upload_linkage").set_value(("small.csv", b"3,9,7,1\n", "text/csv"))
+    _run(at)
+    assert not [s.key for s in at.slider if (s.key or "").startswith("eg_q_")]
+    assert at.slider(key="eg_rho")
+    spec = _spec(at, "eg_point_chart")
+    assert [d["x"] for d in spec["data"] if d.get("type") == "bar"][0] == ["0", "1", "2", "3"]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "z"
+    assert "restricted to z ≤ y₁" in " ".join(c.value for c in at.caption)  # Binomial(20, θ/4) can exceed 3
+    at.button(key="eg_estep").click()
     _run(at)
     assert abs(_metric(at, KL)) < 1e-9
 

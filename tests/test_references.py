@@ -182,6 +182,27 @@ def test_linkage_several_rows_against_scipy():
         assert np.all(post[i, y1 + 1:] == 0)
 
 
+def test_linkage_prior_q_is_the_prior_restricted_to_the_allowed_z():
+    """The t = 0 q of the ELBO page (prior_resp) is Binomial(n, θ/4) given z ≤ y₁; the mass it leaves out is
+    scipy's survival function above y₁, and KL(q ‖ p(Z|θ)) at that q is −log(1 − that mass)."""
+    m = vc.get_model("linkage")
+    y = np.array([[3, 9, 7, 1], [125, 18, 20, 34]], dtype=float)
+    theta = 0.5
+    p = m.make_params(theta=[theta])
+    n = y.sum(1)
+    out = stats.binom.sf(y[:, 0], n, theta / 4)
+    np.testing.assert_allclose(vc.prior_mass_ruled_out(m, y, p), out, rtol=1e-12, atol=1e-14)  # 1 − Σ: rounding
+    q = vc.prior_resp(m, y, p)
+    for i in range(len(y)):
+        z = np.arange(int(y[i, 0]) + 1)
+        np.testing.assert_allclose(q[i, z], stats.binom.pmf(z, n[i], theta / 4) / (1 - out[i]), rtol=1e-12)
+    d = vc.decompose(m, y[:1], p, q[:1, :4])  # the first row alone: z = 0..3
+    assert d.kl_prior == pytest.approx(-np.log1p(-out[0]), rel=1e-12)
+    g = vc.get_model("gmm1d")
+    assert np.all(vc.prior_mass_ruled_out(g, np.array([1.0, 50.0]), g.make_params(
+        weights=[0.3, 0.7], means=[0.0, 1.0], variances=[1.0, 1.0])) < 1e-15)
+
+
 # ---------------------------------------------------------------------------------
 # the marginal is normalised
 # ---------------------------------------------------------------------------------

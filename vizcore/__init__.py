@@ -25,14 +25,14 @@ distributions take q before p.
 """
 from .datasets import DATASETS, datasets_for, load_dataset, read_csv, synthetic
 from .inference import (Decomposition, EMTrace, decompose, e_step, elbo, interpolate_resp, kl_gap, log_marginal,
-                        m_step, posterior, prior_resp, run_em)
+                        m_step, posterior, prior_mass_ruled_out, prior_resp, run_em)
 from .models import MODELS, get_model
 from .views import Bound, BoundFamily, bound_family, bound_from_resp, line, log_marginal_batch, plane, posterior_bound, vary
 
 __all__ = [
     "DATASETS", "datasets_for", "load_dataset", "read_csv", "synthetic",
     "Decomposition", "EMTrace", "decompose", "e_step", "elbo", "interpolate_resp", "kl_gap", "log_marginal",
-    "m_step", "posterior", "prior_resp", "run_em", "MODELS", "get_model",
+    "m_step", "posterior", "prior_mass_ruled_out", "prior_resp", "run_em", "MODELS", "get_model",
     "Bound", "BoundFamily", "bound_family", "bound_from_resp", "line", "log_marginal_batch", "plane",
     "posterior_bound", "vary",
 ]

@@ -66,7 +66,7 @@ ZH: dict[str, str] = {
     "Both bars start at the same baseline b, just below the ELBO of q = prior, and the axis shows the real values: log p(X|θ) is a large negative number, so bars drawn from 0 would all look equally long. The blue ELBO bar plus the red KL bar is exactly as long as the grey log p bar; the dashed line marks log p.": "两组条形都从同一基线 b 出发（b 略低于 q = 先验时的 ELBO），坐标轴显示真实数值：log p(X|θ) 是一个很大的负数，若从 0 开始画，所有条形看起来都一样长。蓝色 ELBO 条加上红色 KL 条恰好与灰色 log p 条等长；虚线标出 log p。",
     "Three rows of bars: three ways to split the same ELBO into two terms.": "三行条形：把同一个 ELBO 拆成两项的三种方式。",
     "Coordinate of θ": "θ 的坐标",
-    "q stays the distribution chosen above while θ moves along this coordinate (the others held). The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). After the E-step it is zero at the current θ and grows away from it.": "θ 沿这个坐标移动时（其余坐标保持不变），q 始终是上面选定的分布。下界 L(q, θ) 处处位于 log p(X|θ) 之下；阴影部分就是间隙 KL(q ‖ p(Z|X, θ))。E 步之后，它在当前 θ 处为零，离开该处则逐渐增大。",
+    "q stays the distribution chosen above while θ moves along this coordinate (the others held). The bound L(q, θ) stays below log p(X|θ) everywhere; the shaded gap is KL(q ‖ p(Z|X, θ)). After the E-step it is zero at the current θ, and away from it it is usually positive: it is zero only where p(Z|X, θ) equals q again.": "θ 沿这个坐标移动时（其余坐标保持不变），q 始终是上面选定的分布。下界 L(q, θ) 处处位于 log p(X|θ) 之下；阴影部分就是间隙 KL(q ‖ p(Z|X, θ))。E 步之后，它在当前 θ 处为零，离开该处通常为正：只有在 p(Z|X, θ) 再次等于 q 的地方它才为零。",
     "Choose another coordinate.": "请选择另一个坐标。",
     "q_t = (1 − t)·p(z|θ) + t·p(z|x, θ) for every data point.": "对每个数据点：q_t = (1 − t)·p(z|θ) + t·p(z|x, θ)。",
     "q(z) = Binomial(y₁, ρ): ρ": "q(z) = 二项分布 Binomial(y₁, ρ)：ρ",
@@ -550,6 +550,8 @@ ZH: dict[str, str] = {
     "an empty file": "空文件",
     "a header only": "只有表头",
     "a row of zeros": "全为零的一行",
+    "Here t = 0 is the prior restricted to z ≤ y₁, the values the data allow: p(z|θ) gives up to {mass} to larger z, so KL(q ‖ p(Z|θ)) is not 0 at t = 0.":
+        "此处 t = 0 是限制在 z ≤ y₁（数据允许的取值）上的先验：p(z|θ) 给更大的 z 最多 {mass} 的概率，所以 t = 0 时 KL(q ‖ p(Z|θ)) 不为 0。",
     "y: the counts of the file's {rows} rows added up. The rows are independent, so log p(y|θ), E[z] and the M-step depend on the data only through these totals.":
         "y：文件中 {rows} 行计数之和。各行相互独立，因此 log p(y|θ)、E[z] 和 M 步只通过这些总数依赖于数据。",
     "held": "保持不变",

@@ -271,10 +271,28 @@ def decompose(model, x, params, resp) -> Decomposition:
 
 
 def prior_resp(model, x, params):
-    """q(z) = p(z|θ), the prior, as resp (N, K): the q that ignores the data."""
+    """q(z) = p(z|θ), the prior, as resp (N, K): the q that ignores the data.
+
+    Where the data rule some latent values out (linkage: z ≤ y₁ of its row), this is the prior restricted to
+    the values left and renormalised, p(z|θ, z allowed): a q on a value the data rule out would make the
+    ELBO −∞. :func:`prior_mass_ruled_out` says how much the restriction leaves out (0 for a mixture).
+    """
     model, x, params = _inputs(model, x, params)
     lp = np.asarray(model.log_prior(x, params), dtype=float)
     return np.exp(lp - logsumexp_last(lp)[:, None])
+
+
+def prior_mass_ruled_out(model, x, params) -> np.ndarray:
+    """For each data point (N,), the probability the prior p(z|θ) gives to latent values its data rule out
+    (as 1 − the prior's mass on the allowed values: exact up to rounding, about 1e-15).
+
+    0 for a mixture (every component can produce every point). For genetic linkage z ≤ y₁, so the mass of
+    Binomial(n, θ/4) above y₁: then :func:`prior_resp` differs from p(z|θ), and KL(q ‖ p(Z|θ)) at q =
+    :func:`prior_resp` is −log(1 − that mass) per row rather than 0.
+    """
+    model, x, params = _inputs(model, x, params)
+    lp = np.asarray(model.log_prior(x, params), dtype=float)
+    return np.clip(-np.expm1(logsumexp_last(lp)), 0.0, 1.0)
 
 
 def interpolate_resp(q_from, q_to, t: float):

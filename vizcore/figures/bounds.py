@@ -348,26 +348,29 @@ gap_figure = figure_of(gap_spec, "gap_figure")
 
 
 # ---- q(z_n) for one data point ------------------------------------------------------------------
-def point_q_spec(prior_row, posterior_row, q_row, *, lang: str = "en", height: int = 220) -> dict:
+def point_q_spec(prior_row, posterior_row, q_row, *, z_from: int = 1, lang: str = "en", height: int = 220) -> dict:
     """q(z_n) next to the prior p(z_n|θ) and the posterior p(z_n|x_n, θ) for one data point.
 
-    Grouped bars for a few latent values (components counted from 1); lines when z takes many values
-    (the linkage model's z = 0..y1). (As plotly JSON; :func:`point_q_figure` gives the figure.)
+    ``z_from`` is the first latent value: 1 for a mixture's components (z = 1..K, "component k"), 0 for a
+    count (the linkage model's z = 0..y₁). Grouped bars for a few latent values, lines for many. (As plotly
+    JSON; :func:`point_q_figure` gives the figure.)
     """
+    if z_from not in (0, 1):
+        raise ValueError(f"z_from: expected 0 (a count) or 1 (a component), got {z_from!r}")
     pr, po, q = (np.asarray(a, dtype=float) for a in (prior_row, posterior_row, q_row))
     k = q.size
     # colour is not the only cue: the bars also differ in fill pattern, the lines in dash
     series = ((tr("prior p(z)", lang), pr, "#999999", ".", "dot"), (tr("posterior p(z|x)", lang), po, LOG_P, "", "solid"),
               ("q(z)", q, Q, "/", "dash"))
     if k <= 8:
-        cats = [str(j + 1) for j in range(k)]
+        cats = [str(j + z_from) for j in range(k)]
         data = [dict(type="bar", x=cats, y=y, name=name, meta=name,
                      marker=dict(color=c, pattern=dict(shape=pattern, fillmode="overlay")),
                      hovertemplate="z = %{x}: %{y:.4f}<extra>" + name + "</extra>")
                 for name, y, c, pattern, _ in series]
-        xlab = tr("component k", lang)
+        xlab = tr("component k", lang) if z_from == 1 else "z"
     else:
-        z = np.arange(k)
+        z = np.arange(k) + z_from
         data = [dict(type="scatter", x=z, y=y, mode="lines", name=name, line=dict(color=c, width=2.5, dash=dash),
                      meta=name) for name, y, c, _, dash in series]
         xlab = "z"

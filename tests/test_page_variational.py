@@ -277,6 +277,24 @@ def test_cavi_buttons_step_and_the_elbo_never_falls():
     assert len(arr(charts(at)["vi_chart_mf_elbo"]["data"][0]["y"])) == 1
 
 
+@pytest.mark.parametrize("rho", [0.0, -0.95 + 19 * 0.05])  # the slider's 0, as a user reaches it: about 1e-16
+def test_cavi_on_an_uncorrelated_target_says_equal_and_reaches_zero(rho):
+    """At ρ = 0 the target factorises: the variances are equal (not "<") and the ELBO reaches 0 = log p."""
+    at = run_page(tab="Mean-field")
+    at.slider(key="vi_mf_rho").set_value(rho).run()
+    at.button(key="vi_mf_run").click().run()
+    ok(at)
+    fixed = next(el.value for el in at.latex if "Var}_q[z_1]" in el.value)
+    assert "<" not in fixed and re.search(r"\{1\.000\}\\ =\\ .*= \{1\.000\}", fixed), fixed
+    ys = arr(charts(at)["vi_chart_mf_elbo"]["data"][0]["y"])
+    assert abs(ys[-1]) < 1e-12
+    captions = " ".join(el.value for el in at.caption)
+    assert "levels off below 0" not in captions and "q = p" in captions
+    at.slider(key="vi_mf_rho").set_value(0.5).run()
+    assert "<" in next(el.value for el in at.latex if "Var}_q[z_1]" in el.value)
+    assert "levels off below 0" in " ".join(el.value for el in at.caption)
+
+
 def test_variational_em_buttons_and_scrubber():
     at = run_page(tab="Variational EM")
     slice0 = data(at, "vi_chart_vem_slice")

@@ -550,6 +550,8 @@ ZH: dict[str, str] = {
     "an empty file": "空文件",
     "a header only": "只有表头",
     "a row of zeros": "全为零的一行",
+    "{n} updates so far. The ELBO never decreases. At ρ = 0 the target itself factorises, so mean-field can match it: after one update of each factor q = p and the ELBO is 0 = log p.":
+        "目前已更新 {n} 次。ELBO 从不下降。ρ = 0 时目标分布本身就可分解，所以平均场能与之完全吻合：每个因子各更新一次后 q = p，ELBO 为 0 = log p。",
     "Here t = 0 is the prior restricted to z ≤ y₁, the values the data allow: p(z|θ) gives up to {mass} to larger z, so KL(q ‖ p(Z|θ)) is not 0 at t = 0.":
         "此处 t = 0 是限制在 z ≤ y₁（数据允许的取值）上的先验：p(z|θ) 给更大的 z 最多 {mass} 的概率，所以 t = 0 时 KL(q ‖ p(Z|θ)) 不为 0。",
     "y: the counts of the file's {rows} rows added up. The rows are independent, so log p(y|θ), E[z] and the M-step depend on the data only through these totals.":

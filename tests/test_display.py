@@ -84,6 +84,42 @@ def test_every_chart_colour_meets_wcag_aa(specs, background):
     assert checked > 100
 
 
+def _boxes(node, path=()):
+    """(path, bgcolor, font colour or None) of everything drawn on its own box: legends, notes, buttons."""
+    if isinstance(node, dict):
+        if isinstance(node.get("bgcolor"), str):
+            font = node.get("font") if isinstance(node.get("font"), dict) else {}
+            yield path, node["bgcolor"], font.get("color")
+        for k, v in node.items():
+            if k != "template":
+                yield from _boxes(v, path + (k,))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _boxes(item, path + (i,))
+
+
+@pytest.mark.parametrize("kind,background", [("light", display.LIGHT_BG), ("dark", display.DARK_BG)])
+def test_text_on_a_box_stays_readable_in_either_theme(specs, kind, background):
+    """A box behind text (the EM figure's Play button, a legend or note on a white veil) is light on a light
+    page and dark on a dark one, so the text the theme makes dark or light reads on it; in the dark theme
+    its text (its own colour, else the theme's) has 4.5:1 against the box as seen on the page."""
+    theme_ink = display.streamlit_theme()[kind]["font"]["color"]
+    bg = display.parse_colour(background)[0]
+    checked = 0
+    for name, spec in specs.items():
+        fixed = display.ensure_contrast(copy.deepcopy(spec), background)
+        for path, box, ink in _boxes(fixed["layout"]):
+            parsed = display.parse_colour(box)
+            assert parsed is not None, (name, path, box)
+            (rgb, alpha) = parsed
+            seen = tuple(alpha * c + (1 - alpha) * b for c, b in zip(rgb, bg))
+            checked += 1
+            assert (display.luminance(seen) > 0.18) == (kind == "light"), (name, path, box)
+            if kind == "dark":
+                assert display.contrast_ratio(ink or theme_ink, seen) >= 4.5, (name, path, box, ink)
+    assert checked >= 3
+
+
 def test_contrast_keeps_passing_colours_and_hue():
     assert display.with_contrast("#0072B2", display.LIGHT_BG) == "#0072B2"
     darker = display.parse_colour(display.with_contrast("#E69F00", display.LIGHT_BG))[0]

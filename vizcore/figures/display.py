@@ -29,6 +29,7 @@ import plotly.io as pio
 LIGHT_BG = "#FFFFFF"
 DARK_BG = "#171614"          # Streamlit 1.67's dark theme background (measured in Chromium)
 DARK_INK = "#E8E8E8"         # black ink (log p, outlines) becomes light ink on a dark background
+DARK_BOX = "#2B2A27"         # a light box behind text (a button, a legend) becomes this in a dark theme
 
 PRESENT_TICK = 20            # px, tick labels
 PRESENT_AXIS_TITLE = 22      # px, axis titles
@@ -110,12 +111,30 @@ def with_contrast(colour: str, background: str, target: float = 3.0) -> str:
     return _hex(mixed)
 
 
+def dark_box(colour: str) -> str:
+    """A light box behind text (``bgcolor`` of a legend, an annotation, a button) for a dark theme.
+
+    The text in it is made light for the dark page, so a light box would hide it: an opaque one becomes
+    :data:`DARK_BOX`, a see-through one the page's own :data:`DARK_BG` with the same opacity. A dark box,
+    or a colour that cannot be parsed, comes back unchanged.
+    """
+    parsed = parse_colour(colour)
+    if parsed is None or luminance(parsed[0]) <= 0.18:
+        return colour
+    if parsed[1] >= 0.9:
+        return DARK_BOX
+    r, g, b = parse_colour(DARK_BG)[0]
+    return f"rgba({r:.0f},{g:.0f},{b:.0f},{parsed[1]:g})"
+
+
 def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float = 3.0, text: float = 4.5) -> dict:
     """Raise every ``color`` in ``spec`` (traces, layout, frames) to WCAG AA against ``background``.
 
     Text colours (under a ``font``/``textfont``) get ``text``:1, marks get ``graphics``:1.
     White marks on a light background are kept (they are outlined symbols over heatmaps); black
-    ink on a dark background becomes :data:`DARK_INK`, as text does in a dark theme.
+    ink on a dark background becomes :data:`DARK_INK`, as text does in a dark theme. On a dark
+    background a light box behind text becomes dark too (:func:`dark_box`): the Play button of the EM
+    figure, the legends and notes drawn on a white veil.
     The dict is changed in place and returned.
     """
     light = luminance(parse_colour(background)[0]) > 0.18
@@ -133,6 +152,9 @@ def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float =
     def walk(node, is_text=False):
         if isinstance(node, dict):
             for k, v in node.items():
+                if k == "bgcolor" and not light and isinstance(v, str):
+                    node[k] = dark_box(v)
+                    continue
                 if k == "template" or "colorscale" in k.lower() or k in ("fillcolor", "bgcolor", "plot_bgcolor",
                                                                           "paper_bgcolor", "gridcolor"):
                     continue

@@ -49,6 +49,15 @@ def presenting() -> bool:
     return bool(st.session_state.get("present", False))
 
 
+def ink(capital: bool = False) -> str:
+    """The name of the colour the charts draw their main curve in (log p, p(x), the mixture), translated:
+    black, but white in the dark theme, where black ink is drawn light
+    (:data:`vizcore.figures.display.DARK_INK`), so that a caption names what the reader sees."""
+    if _theme_type() == "dark" and not presenting():
+        return t("White") if capital else t("white")
+    return t("Black") if capital else t("black")
+
+
 def browser_lang() -> str:
     """``"zh"`` when the browser prefers Chinese, else ``"en"``.
 

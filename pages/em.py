@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 import vizcore as vc
-from pages._common import (cache_data, fail, floor_notice, fragment, lang, lazy, markdown_table, open_panel, prose,
-                           show, show_code, t)
+from pages._common import (cache_data, fail, floor_notice, fragment, ink, lang, lazy, markdown_table, open_panel,
+                           prose, show, show_code, t)
 from pages._model_controls import coordinate_label, model_controls
 from vizcore import em_views as ev
 from vizcore import teaching
@@ -405,8 +405,9 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                                        title=title, lang=lang(), height=DATA_HEIGHT)
         show(dfig, key="em_data", share=0.38, alt=t("The data at the current half-step, coloured by q(z)."))
         if model_name == "gmm1d":
-            prose(t("Bars: the data. Coloured: $\\pi_k\\,\\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)$ at θ; black: their sum p(x|θ). Dots below: "
-                    "the points, coloured by q(z) (the component colours mixed in proportion)."), caption=True)
+            prose(t("Bars: the data. Coloured: $\\pi_k\\,\\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)$ at θ; {ink}: their sum p(x|θ). Dots below: "
+                    "the points, coloured by q(z) (the component colours mixed in proportion).").replace("{ink}", ink()),
+                  caption=True)  # replace, not format: the LaTeX has braces
         elif model_name == "gmm2d":
             prose(t("Points coloured by q(z) (the component colours mixed in proportion); ellipses: 2σ of each "
                     "component at θ; crosses: the means."), caption=True)

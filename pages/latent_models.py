@@ -16,7 +16,7 @@ import streamlit as st
 
 import vizcore as vc
 from pages import _export
-from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, ink, lang, lazy, prose, show, show_code, t
 from pages._url_state import early_value, mirror, mirrored
 from vizcore import densities as dens
 from vizcore.figures import models as figs
@@ -297,8 +297,8 @@ def gmm1d_page():
         terms = [rf"{w[k]:.2f}\,\mathcal{{N}}(x \mid {mu[k]:.1f}, {sd[k]:.1f}^2)" for k in range(K)]
         st.latex(sum_rows(r"p_\theta(x) = \sum_k \pi_k\, p_\theta(x \mid z{=}k)", terms, 2))
         prose(t("Grey: histogram of the {n} samples (scaled as a density). Coloured: each component "
-                "πₖ p(x | z = k). Black: their sum, the marginal p(x) — simple pieces, a complex whole.")
-              .format(n=n), caption=True)
+                "πₖ p(x | z = k). {Ink}: their sum, the marginal p(x) — simple pieces, a complex whole.")
+              .format(n=n, Ink=ink(capital=True)), caption=True)
 
     st.subheader(t("2. Inference: p(z | x) by Bayes' rule"))
     left, right = st.columns([1, 1], gap="medium")
@@ -307,7 +307,7 @@ def gmm1d_page():
         tex, _ = bayes_latex(log_likelihoods("gmm1d", np.array([x0]), params), w, at=f"x = {x0:.1f}")
         st.latex(tex)
         st.caption(t("The numerators are the heights of the coloured curves at the dotted line; the "
-                     "denominator is the height of the black curve."))
+                     "denominator is the height of the {ink} curve.").format(ink=ink()))
     with right:
         r0 = vc.posterior("gmm1d", np.array([x0]), params)[0]
         show(lazy(figs.responsibilities_spec, grid, g.resp, x0=x0, resp0=r0, lang=lang(), height=380), key="lvm_fig_resp",
@@ -417,7 +417,7 @@ def coins_page():
         terms = [rf"{w[k]:.2f}\,\mathrm{{Bin}}(h \mid {m_data}, {probs[k]:.2f})" for k in range(K)]
         st.latex(sum_rows(r"p_\theta(h) = \sum_k \pi_k\, \binom{m}{h} p_k^{h} (1-p_k)^{m-h}", terms, 2))
         prose(t("Grey bars: the fraction of the {n} sampled sets with h heads. Coloured: πₖ times coin "
-                "k's binomial probabilities. Black: the mixture p(h).").format(n=n), caption=True)
+                "k's binomial probabilities. {Ink}: the mixture p(h).").format(n=n, Ink=ink(capital=True)), caption=True)
 
     st.subheader(t("2. Inference: which coin was it? p(z | h) by Bayes' rule"))
     left, right = st.columns([1, 1], gap="medium")

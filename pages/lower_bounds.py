@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import vizcore as vc
-from pages._common import cache_data, fail, fragment, lang, lazy, prose, show, show_code, t
+from pages._common import cache_data, fail, fragment, ink, lang, lazy, prose, show, show_code, t
 from pages._model_controls import coordinate_label, coordinate_latex, model_controls
 from vizcore import teaching
 from vizcore.figures.bounds import family_spec, fmt, plane_spec, tex
@@ -157,10 +157,10 @@ def bounds_section(setup, formula) -> None:
         note = (t("This q is not the posterior at θ′, yet its bound reaches f at") + f" {label} = {fam.values[i_min]:.4g}: "
                 + t("there q happens to equal the posterior p(Z|X, θ). (q = p(z) is the posterior wherever the "
                     "components coincide, for then the data say nothing about z.)"))
-    prose(t("Blue: the bounds, each touching f (black) at its anchor ○; ▲ marks each bound's maximum, ★ the "
+    prose(t("Blue: the bounds, each touching f ({ink}) at its anchor ○; ▲ marks each bound's maximum, ★ the "
                  "maximum of f: a single bound peaks below it. Green dashed: the envelope, which hugs f as anchors "
             "get dense. Orange dotted: the bound of a q that is no posterior, built at the chosen anchor ◆.")
-          + " " + note, caption=True)
+          .format(ink=ink()) + " " + note, caption=True)
 
     formula.latex(
         r"\begin{aligned}"

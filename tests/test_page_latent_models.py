@@ -434,3 +434,20 @@ def test_frozen_2d_data_keep_every_point_when_k_shrinks():
     drawn = sum(len(decode(tr)["x"]) for tr in spec["data"]
                 if tr.get("type") == "scatter" and str(tr.get("name", "")).startswith("z = "))
     assert drawn == at.slider(key="lvm_n").value
+
+
+@pytest.mark.parametrize("theme,word", [("light", "Black"), ("dark", "White"), (None, "Black")])
+def test_captions_name_the_colour_the_marginal_is_drawn_in(monkeypatch, theme, word):
+    """p(x) is drawn in black ink, which the dark theme draws light (display.DARK_INK): the captions say so."""
+    import pages._common as common
+    from vizcore.figures import display
+    monkeypatch.setattr(common, "_theme_type", lambda: theme)
+    at = app()
+    text = " ".join(c.value for c in at.caption)
+    assert f"{word}: their sum, the marginal p(x)" in text
+    assert f"height of the {word.lower()} curve" in text
+    spec = charts(at)["lvm_fig_density"]
+    styled = common._styled(spec, theme or "plain", 600)
+    marginal = next(d for d in styled["data"] if str(d.get("name", "")).startswith("p(x) = "))
+    ink = display.parse_colour(marginal["line"]["color"])[0]
+    assert (display.luminance(ink) > 0.5) == (word == "White")

@@ -135,3 +135,28 @@ def test_nothing_runs_off_a_phones_screen(browser, server, path):
         assert max(widths[:2]) <= widths[2], widths
     finally:
         ctx.close()
+
+
+# every display formula of the main column as [its text, its width, the width it needs] (pages/_page.css)
+FORMULAS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .katex-display'))
+    .filter(d => d.offsetParent !== null)
+    .map(d => [d.textContent.slice(0, 60), d.clientWidth, d.scrollWidth])"""
+
+
+@pytest.mark.parametrize("width", [1093, 1280], ids=["1366px-at-125%", "1920px-at-150%"])
+@pytest.mark.parametrize("path", page_paths())
+def test_every_formula_fits_a_laptops_column(browser, server, path, width):
+    """At a laptop's width with the sidebar open (Windows scales a 1366-px screen to 1093 px at 125 %, a
+    1920-px one to 1280 px at 150 %), every display formula fits its column: none scrolls, so the numbers
+    on its right stay in view (pages/_page.css sets them smaller below 1240 px)."""
+    ctx = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = ctx.new_page()
+        _open(page, server, path)
+        formulas = page.evaluate(FORMULAS_JS)
+        assert formulas, f"no formula on {path}"
+        assert page.evaluate("() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().width") > 0
+        wider = [f for f in formulas if f[2] > f[1] + 2]  # KaTeX's box needs 2 px more than a formula that fits
+        assert not wider, wider
+    finally:
+        ctx.close()

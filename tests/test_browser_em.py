@@ -87,7 +87,7 @@ def _no_errors(pg, server, paused: bool = False):
 def test_e_step_and_m_step_redraw_the_figure(page, server):
     start = _figure(page)
     assert start["title"].startswith("Start")
-    assert all(v is None for v in start["bound"]), "no bound before the first E-step"
+    assert start["bound"] and all(v is None for v in start["bound"]), "no bound before the first E-step"
     _click(page, "E-step")
     after_e = _figure(page)
     assert after_e["title"].startswith("E-step 1")

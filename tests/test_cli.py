@@ -75,6 +75,15 @@ def test_gmm2d_on_old_faithful():
     d = strict_json(out.stdout)
     assert d["n_samples"] == 272
     assert np.shape(d["steps"][-1]["params"]["covariances"]) == (2, 2, 2)
+    lls = [s["log_likelihood"] for s in d["steps"]]
+    assert len(lls) == 31 and all(b >= a - 1e-9 for a, b in zip(lls, lls[1:]))  # EM never lowers log p
+    # the reported log p of the last θ, recomputed with scipy from the data and that θ alone
+    from scipy.stats import multivariate_normal
+    last = d["steps"][-1]["params"]
+    x = np.loadtxt(ROOT / "vizcore" / "data" / "old_faithful.csv", delimiter=",", skiprows=1)
+    dens = sum(w * multivariate_normal(m, c).pdf(x) for w, m, c in
+               zip(last["weights"], last["means"], last["covariances"]))
+    assert lls[-1] == pytest.approx(np.log(dens).sum(), rel=1e-12)
 
 
 def test_degenerate_data_gives_finite_numbers(tmp_path):

@@ -568,6 +568,7 @@ def test_at_step_gives_exactly_the_sawtooth_built_at_that_half_step(name, distan
     _, _, _, trace = setup(name, 6)
     S = 2 * trace.n_iter
     base = _fig_json(emfig.trace_figure(trace, None, distance=distance))
+    assert any(sh.get("name") == "current" for sh in base["layout"]["shapes"])
     assert all(not sh["visible"] for sh in base["layout"]["shapes"] if sh.get("name") == "current")
     other = _fig_json(emfig.trace_figure(trace, 3, distance=distance))
     before = json.dumps(base, sort_keys=True)

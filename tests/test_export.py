@@ -325,6 +325,7 @@ def test_app_exports_a_figure_as_html_and_the_data_as_csv(browser, server, tmp_p
         const el = document.querySelector('.st-key-lb_family_chart .js-plotly-plot');
         return el.data.map(t => t.name);
     }""")
+    assert [name for name in shown if name], "the chart shows no named trace"
     for name in shown:  # every trace the page shows is in the file (as plotly's HTML escapes "<", "/", ">")
         if name:
             assert pio.json.to_json_plotly(name)[1:-1] in html or name in html, name

@@ -271,7 +271,9 @@ def test_every_model_runs_on_synthetic_data(name):
 @pytest.mark.parametrize("end", ["min", "max"])
 def test_theta_and_t_extremes_render_finite(name, end):
     at = _page(name)
-    for s in [s for s in at.slider if s.key.startswith("eg_th_") or s.key == "eg_t"]:
+    moved = [s for s in at.slider if s.key.startswith("eg_th_") or s.key == "eg_t"]
+    assert any(s.key.startswith("eg_th_") for s in moved), "no θ slider found"
+    for s in moved:
         s.set_value(getattr(s, end))
     _run(at)
     _no_literal_nan(at)

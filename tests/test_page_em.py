@@ -91,6 +91,8 @@ def test_e_step_makes_the_bound_touch_log_p():
     x, init = default_start()
     assert not button(at, "em_e").disabled and button(at, "em_m").disabled
     assert not np.isfinite(exact(at)["bound"]), "no q before the first E-step"
+    block = next(c.value for c in at.text if "log p(X|theta)" in c.value)
+    assert re.search(r"^L\(q, theta\) = —$", block, re.M) and re.search(r"^gap \(KL\) = —$", block, re.M), block
     before = chart(at)
     button(at, "em_e").click().run()
     assert not at.exception
@@ -229,8 +231,10 @@ def test_coins_classic_keeps_the_weights_and_splits_the_tosses():
     heads = [float(row[header.index("coin 1: H")]) for row in rows]
     np.testing.assert_allclose(heads[:-1], (resp[:, 0] * x[:, 0]).round(2))
     assert rows[-1][0] == "total" and heads[-1] == pytest.approx(float(np.sum(resp[:, 0] * x[:, 0])), abs=0.005)
-    # Do & Batzoglou (2008): after one iteration θ_A ≈ 0.71, θ_B ≈ 0.58
-    assert any("0.7130" in lx.value and "0.5813" in lx.value for lx in at.latex)
+    # the M-step's p_k = Σ q h / Σ q n from this E-step; Do & Batzoglou (2008) print θ_A ≈ 0.71, θ_B ≈ 0.58
+    p_new = (resp * x[:, :1]).sum(0) / (resp * x[:, 1:2]).sum(0)
+    assert p_new.round(2).tolist() == [0.71, 0.58]
+    assert any(f"{p_new[0]:.4f}" in lx.value and f"{p_new[1]:.4f}" in lx.value for lx in at.latex)
 
 
 def test_gradient_ascent_with_a_huge_step_says_it_diverged():

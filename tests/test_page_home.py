@@ -77,8 +77,10 @@ def test_numbers_equal_independent_computation(t):
     assert _bar_end(spec, "kl") == pytest.approx(lp, rel=1e-9)
     latex = at.latex[0].value
     assert f"{lp:.4f}" in latex and f"{elbo:.4f}" in latex
+    page_kl = _bar_end(spec, "kl") - _bar_end(spec, "elbo")     # the KL bar's length, as drawn
+    assert page_kl == pytest.approx(kl, abs=1e-9 * abs(lp))
     if t == 1.0:
-        assert abs(kl) < 1e-9
+        assert abs(page_kl) < 1e-9 * abs(lp)                    # q = the posterior: the bars meet
 
 
 def test_slider_changes_the_figure():

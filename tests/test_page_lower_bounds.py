@@ -297,7 +297,9 @@ def test_linkage_has_no_plane_but_says_why():
 @pytest.mark.parametrize("end", ["min", "max"])
 def test_all_theta_sliders_at_one_end_render_finite(name, end):
     at = _with_model(name)
-    for s in [s for s in at.slider if s.key.startswith("lb_th_")]:
+    theta = [s for s in at.slider if s.key.startswith("lb_th_")]
+    assert theta, "no θ slider found"
+    for s in theta:
         s.set_value(getattr(s, end))
     _run(at)
     _all_finite(_spec(at, "lb_family_chart"))
@@ -315,15 +317,26 @@ def test_other_numbers_of_components(name, k):
 
 
 def test_a_far_dotted_bound_is_announced_not_squashing_f():
-    at = _with_model("gmm2d")
+    """A dotted bound far below f (its top more than 0.6 of f's span under the view) leaves the view on f
+    and is announced with its maximum; one just below the view widens the view instead."""
+    from vizcore.figures.bounds import family_spec
+    v = np.linspace(-2.0, 2.0, 41)
+    f = -v ** 2                                   # span 4 over the grid
+    anchors = np.array([0.0])
+    bounds = (f - v ** 2)[None, :]                # touches f at 0
+    for drop, far in ((1000.0, True), (1.0, False)):
+        spec = family_spec(v, f, anchors, [0.0], bounds, extra_bound=f - 4.0 - drop)
+        lo, hi = spec["layout"]["yaxis"]["range"]
+        texts = [a.get("text", "") for a in spec["layout"].get("annotations", [])]
+        assert lo <= f.min() and hi >= f.max()
+        assert any("below the view" in a and "−1004" in a.replace("-", "−") for a in texts) == far, texts
+        top = -4.0 - drop                         # the dotted bound's maximum
+        assert (lo > top) == far, (lo, top)       # far: f keeps the view; near: the view reaches the bound's top
+    at = _with_model("gmm2d")                     # and on the page the view always shows f whole
     spec = _spec(at, "lb_family_chart")
     f = _arr(_traces(spec, "f")[0]["y"])
-    extra = _arr(_traces(spec, "extra")[0]["y"])
     lo, hi = spec["layout"]["yaxis"]["range"]
-    assert lo <= f.min() and hi >= f.max()
-    if np.nanmax(extra) < lo:
-        texts = [a.get("text", "") for a in spec["layout"].get("annotations", [])]
-        assert any("below the view" in a for a in texts)
+    assert lo <= np.nanmin(f) and hi >= np.nanmax(f)
 
 
 # ---- the shared controls helper (pages/_model_controls.py) ----------------------------------------

@@ -491,6 +491,7 @@ def test_mark_current_places_the_circle_of_a_heatmap_built_for_it():
     assert a["data"] == b["data"] and {k for k in a["layout"] if a["layout"][k] != b["layout"][k]} == {"shapes"}
     ring = [sh for sh in b["layout"]["shapes"] if sh["name"] == "your q"]
     assert ring and all((sh["xanchor"], sh["yanchor"]) == pytest.approx((-1.5, np.log(1.3))) for sh in ring)
+    assert any(sh["name"] == "your q" for sh in base["layout"]["shapes"])
     assert all(sh["visible"] is False for sh in base["layout"]["shapes"] if sh["name"] == "your q"), \
         "built for a circle, none placed yet"
     for bad in ((0.0, 0.0), (0.0, -1.0), (np.nan, 1.0), (0.0, np.inf)):

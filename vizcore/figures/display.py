@@ -127,6 +127,16 @@ def dark_box(colour: str) -> str:
     return f"rgba({r:.0f},{g:.0f},{b:.0f},{parsed[1]:g})"
 
 
+def seen_on(colour: str, background: str) -> str:
+    """``colour`` as it looks over ``background`` (its opacity applied), as #rrggbb; ``background`` when
+    ``colour`` cannot be parsed."""
+    top, under = parse_colour(colour), parse_colour(background)
+    if top is None or under is None:
+        return background
+    (rgb, alpha), (base, _) = top, under
+    return _hex(tuple(alpha * c + (1 - alpha) * b for c, b in zip(rgb, base)))
+
+
 def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float = 3.0, text: float = 4.5) -> dict:
     """Raise every ``color`` in ``spec`` (traces, layout, frames) to WCAG AA against ``background``.
 
@@ -134,12 +144,13 @@ def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float =
     White marks on a light background are kept (they are outlined symbols over heatmaps); black
     ink on a dark background becomes :data:`DARK_INK`, as text does in a dark theme. On a dark
     background a light box behind text becomes dark too (:func:`dark_box`): the Play button of the EM
-    figure, the legends and notes drawn on a white veil.
+    figure, the legends and notes drawn on a white veil. Colours inside such a box are raised against
+    the box as it is seen on the page (:func:`seen_on`), not against the page.
     The dict is changed in place and returned.
     """
     light = luminance(parse_colour(background)[0]) > 0.18
 
-    def fix(value, is_text):
+    def fix(value, is_text, under):
         p = parse_colour(value)
         if p is None:
             return value
@@ -147,28 +158,30 @@ def ensure_contrast(spec: dict, background: str = LIGHT_BG, *, graphics: float =
             return value
         if not light and luminance(p[0]) < 0.01 and p[1] >= 0.9:  # black ink: swap, as for text
             return DARK_INK
-        return with_contrast(value, background, text if is_text else graphics)
+        return with_contrast(value, under, text if is_text else graphics)
 
-    def walk(node, is_text=False):
+    def walk(node, is_text=False, under=background):
         if isinstance(node, dict):
+            box = node.get("bgcolor")
+            if isinstance(box, str):  # a legend, a note, a button: its text is read against its own box
+                if not light:
+                    node["bgcolor"] = box = dark_box(box)
+                under = seen_on(box, under)
             for k, v in node.items():
-                if k == "bgcolor" and not light and isinstance(v, str):
-                    node[k] = dark_box(v)
-                    continue
                 if k == "template" or "colorscale" in k.lower() or k in ("fillcolor", "bgcolor", "plot_bgcolor",
                                                                           "paper_bgcolor", "gridcolor"):
                     continue
                 sub_text = is_text or "font" in k.lower()
                 if k == "color" and isinstance(v, str):
-                    node[k] = fix(v, sub_text)
+                    node[k] = fix(v, sub_text, under)
                 elif k == "color" and isinstance(v, (list, tuple)) and v and all(isinstance(c, str) for c in v):
-                    node[k] = [fix(c, sub_text) for c in v]
+                    node[k] = [fix(c, sub_text, under) for c in v]
                 else:
-                    walk(v, sub_text)
+                    walk(v, sub_text, under)
         elif isinstance(node, (list, tuple)):
             for item in node:
                 if isinstance(item, (dict, list, tuple)):
-                    walk(item, is_text)
+                    walk(item, is_text, under)
 
     walk(spec)
     return spec

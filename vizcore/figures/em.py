@@ -479,7 +479,8 @@ def _animation_controls(names, current: int, duration: int, lang: str) -> dict:
     return slider_beside_buttons(dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0, xanchor="left", y=0, yanchor="top", showactive=False,
-            pad=dict(t=74, r=6), bgcolor="#f0f2f6", font=dict(size=12),
+            pad=dict(t=74, r=6), bgcolor="#f0f2f6", font=dict(size=12, color="#000000"),  # not the theme's grey:
+            # 3.4:1 on the button; black is 4.5:1 or more on it, and the dark theme makes both light-on-dark
             buttons=[dict(label="▶ " + tr("Play", lang), method="animate", args=[None, play]),
                      dict(label="❚❚ " + tr("Pause", lang), method="animate",
                           args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",

@@ -170,7 +170,8 @@ def q_section(setup, prior, post, elbo_prior: float, ruled_out: float, formula) 
         if custom:
             st.caption(t("$q(z_n)$ is set by hand for this point; moving $t$ returns it to the path."))
     with qc3:
-        show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], z_from=1 if point_sliders else 0, lang=lang()), key="eg_point_chart", share=0.33,
+        show(lazy(point_q_spec, prior[n_idx], post[n_idx], q[n_idx], z_from=1 if point_sliders else 0, lang=lang()),
+             key="eg_point_chart", share=0.33,
              alt=t("Bar chart of q(z_n) for one data point next to its prior and its posterior."))
 
     try:

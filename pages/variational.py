@@ -510,7 +510,8 @@ def model_and_methods() -> None:
                      alt=t("Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path."))
             with l_col:
                 show(lazy(vifig.cavi_elbo_spec, tr.elbo, limit=mf["limit"], lang=lang(), height=300), key="vi_chart_mf_elbo",
-                     alt=t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
+                     alt=t("Step chart of the ELBO after each CAVI update, reaching 0.") if independent else
+                     t("Step chart of the ELBO after each CAVI update, levelling off below 0."))
                 if independent:
                     st.caption(t("{n} updates so far. The ELBO never decreases. At ρ = 0 the target itself factorises, "
                                  "so mean-field can match it: after one update of each factor q = p and the ELBO is "

@@ -303,6 +303,8 @@ def test_cavi_on_an_uncorrelated_target_says_equal_and_reaches_zero(rho):
     assert abs(ys[-1]) < 1e-12
     captions = " ".join(el.value for el in at.caption)
     assert "levels off below 0" not in captions and "q = p" in captions
+    alt = next(c.alt for c in charts_of(at) if c.key == "vi_chart_mf_elbo")  # the chart's accessible name
+    assert "reaching 0" in alt and "below 0" not in alt, alt
     at.slider(key="vi_mf_rho").set_value(0.5).run()
     assert "<" in next(el.value for el in at.latex if "Var}_q[z_1]" in el.value)
     assert "levels off below 0" in " ".join(el.value for el in at.caption)

@@ -359,6 +359,7 @@ ZH: dict[str, str] = {
     "forward fit (marginals)": "正向拟合（边缘分布）",
     "Ellipses of the correlated target p, the mean-field q and the forward-KL fit, with the CAVI path.": "椭圆：相关的目标 p、平均场 q 和正向 KL 拟合，以及 CAVI 路径。",
     "Step chart of the ELBO after each CAVI update, levelling off below 0.": "阶梯图：每次 CAVI 更新后的 ELBO，最终停在 0 以下。",
+    "Step chart of the ELBO after each CAVI update, reaching 0.": "阶梯图：每次 CAVI 更新后的 ELBO，最终达到 0。",
     "counts per group: {c}": "每组的计数：{c}",
     "Line chart along μ₀ of log p(X|θ) and the restricted bound, which stays below it.": "折线图：沿 μ₀ 的 log p(X|θ) 与受限下界，后者始终在其下方。",
     "Contour map of log p(X|θ) over μ₀ and σ₀ with the paths of exact and variational EM.": "等高线图：μ₀ 和 σ₀ 上的 log p(X|θ)，以及精确 EM 与变分 EM 的路径。",

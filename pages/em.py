@@ -436,14 +436,14 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
     held = r"\ \text{" + t("held") + "}"
     m_here = r"\text{" + t("M-step here") + r": } "
     if model_name in ("gmm1d", "gmm2d"):
-        spread = "variances" if model_name == "gmm1d" else "covariances"
+        spread, symbol, update = (
+            ("variances", r"\sigma_k^2", r" = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2") if model_name == "gmm1d" else
+            ("covariances", r"\Sigma_k", r" = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top"))
         st.latex(m_here + r",\quad ".join([
             r"N_k = \sum_n q_{nk}",
-            r"\pi_k" + held if "weights" in fixed else r"\pi_k = \frac{N_k}{N}",
-            r"\mu_k" + held if "means" in fixed else r"\mu_k = \frac{1}{N_k}\sum_n q_{nk} x_n",
-            (r"\sigma_k^2" if model_name == "gmm1d" else r"\Sigma_k") + held if spread in fixed else
-            r"\sigma_k^2 = \frac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)^2" if model_name == "gmm1d" else
-            r"\Sigma_k = \tfrac{1}{N_k}\sum_n q_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top"]))
+            r"\pi_k" + (held if "weights" in fixed else r" = \frac{N_k}{N}"),
+            r"\mu_k" + (held if "means" in fixed else r" = \frac{1}{N_k}\sum_n q_{nk} x_n"),
+            symbol + (held if spread in fixed else update)]))
         st.latex(rf"t = {t_it}:\quad N_k = (" + ", ".join(f"{v:.2f}" for v in stats_t["nk"]) + ")")
     elif model_name == "coins":
         h, n = np.asarray(stats_t["heads"]), np.asarray(stats_t["tosses"])
@@ -463,10 +463,10 @@ def half_steps(setup, init, fixed: tuple, trace, step_key: str) -> None:
                  rf"\frac{{{th_old / 4:.4f}}}{{{0.5 + th_old / 4:.4f}}} = {ez:.4f}")
         st.latex(rf"\text{{{t('M-step here')}: }} \theta_{{t}} = \frac{{E[z] + y_4}}{{E[z] + y_2 + y_3 + y_4}} = "
                  rf"\frac{{{ez + y[3]:.4f}}}{{{ez + y[1] + y[2] + y[3]:.4f}}} = {th_new:.6f}")
-        if np.asarray(x).reshape(-1, 4).shape[0] > 1:
+        rows = np.asarray(x).reshape(-1, 4).shape[0]
+        if rows > 1:
             st.caption(t("y: the counts of the file's {rows} rows added up. The rows are independent, so log p(y|θ), "
-                         "E[z] and the M-step depend on the data only through these totals.")
-                       .format(rows=np.asarray(x).reshape(-1, 4).shape[0]))
+                         "E[z] and the M-step depend on the data only through these totals.").format(rows=rows))
     with st.expander(t("Exact values at this half-step"), expanded=False):
         lines = [f"{t('half-step')} = {s_now} ({emfig.step_label(s_now, trace, lang())})",
                  f"log p(X|theta) = {log_p_now!r}",
